@@ -1,0 +1,246 @@
+package io.msiagent.core;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One credential generation: the issued certificate (and chain), its private key (a handle for
+ * non-exportable keys), where and as whom to use it, and when to renew it. Immutable: rotation
+ * publishes a new instance with a higher {@link #generation()}; an instance handed out never
+ * changes. Stores load and save this same type; a loaded credential has generation 0 until the
+ * cache publishes it.
+ */
+public final class MtlsCredential {
+    private final ManagedIdentityId identity;
+    private final List<X509Certificate> chain;
+    private final PrivateKey privateKey;
+    private final String clientId;
+    private final String tenantId;
+    private final String tokenEndpoint;
+    private final Instant renewAt;
+    private final KeyProtection keyProtection;
+    private final boolean attested;
+    private final long generation;
+    private final String x5tS256;
+
+    private MtlsCredential(Builder b) {
+        this.identity = Objects.requireNonNull(b.identity, "identity");
+        this.chain = List.copyOf(Objects.requireNonNull(b.chain, "chain"));
+        if (chain.isEmpty()) {
+            throw new IllegalArgumentException("chain must hold at least the leaf certificate");
+        }
+        this.privateKey = Objects.requireNonNull(b.privateKey, "privateKey");
+        this.clientId = requireText(b.clientId, "clientId");
+        this.tenantId = requireText(b.tenantId, "tenantId");
+        this.tokenEndpoint = requireText(b.tokenEndpoint, "tokenEndpoint");
+        this.renewAt = Objects.requireNonNull(b.renewAt, "renewAt");
+        this.keyProtection = Objects.requireNonNull(b.keyProtection, "keyProtection");
+        this.attested = b.attested;
+        this.generation = b.generation;
+        this.x5tS256 = b.x5tS256 != null ? b.x5tS256 : x5tS256(chain.get(0));
+    }
+
+    private static String requireText(String s, String name) {
+        Objects.requireNonNull(s, name);
+        if (s.isBlank()) {
+            throw new IllegalArgumentException(name + " must not be blank");
+        }
+        return s;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this credential's values, e.g. to publish it under a new generation. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.identity = identity;
+        b.chain = chain;
+        b.privateKey = privateKey;
+        b.clientId = clientId;
+        b.tenantId = tenantId;
+        b.tokenEndpoint = tokenEndpoint;
+        b.renewAt = renewAt;
+        b.keyProtection = keyProtection;
+        b.attested = attested;
+        b.generation = generation;
+        b.x5tS256 = x5tS256;
+        return b;
+    }
+
+    /** The same credential under another generation number. */
+    public MtlsCredential withGeneration(long newGeneration) {
+        return toBuilder().generation(newGeneration).build();
+    }
+
+    /** base64url (no padding) of SHA-256 over the DER certificate: RFC 8705's {@code x5t#S256}. */
+    public static String x5tS256(X509Certificate certificate) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
+        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+            throw new IllegalStateException("cannot hash certificate", e);
+        }
+    }
+
+    public ManagedIdentityId identity() {
+        return identity;
+    }
+
+    /** The leaf certificate. */
+    public X509Certificate certificate() {
+        return chain.get(0);
+    }
+
+    /** Leaf first, then any intermediates IMDS sent. */
+    public List<X509Certificate> chain() {
+        return chain;
+    }
+
+    public PrivateKey privateKey() {
+        return privateKey;
+    }
+
+    /** The canonical client id to send to the token endpoint (from issuecredential). */
+    public String clientId() {
+        return clientId;
+    }
+
+    public String tenantId() {
+        return tenantId;
+    }
+
+    /** The full {@code .../{tenant}/oauth2/v2.0/token} URL. */
+    public String tokenEndpoint() {
+        return tokenEndpoint;
+    }
+
+    public Instant notBefore() {
+        return certificate().getNotBefore().toInstant();
+    }
+
+    public Instant notAfter() {
+        return certificate().getNotAfter().toInstant();
+    }
+
+    /** When renewal is due: decided once per certificate (jitter included) and stored with it. */
+    public Instant renewAt() {
+        return renewAt;
+    }
+
+    public KeyProtection keyProtection() {
+        return keyProtection;
+    }
+
+    public boolean attested() {
+        return attested;
+    }
+
+    /** Monotonically increasing per cache; 0 for a credential not yet published. */
+    public long generation() {
+        return generation;
+    }
+
+    public String x5tS256() {
+        return x5tS256;
+    }
+
+    /** Lower-case hex, no separators. */
+    public String serialNumberHex() {
+        return certificate().getSerialNumber().toString(16);
+    }
+
+    /** FRESH before renewAt, RENEW_DUE until notAfter, EXPIRED after. */
+    public CredentialState stateAt(Instant now) {
+        if (!now.isBefore(notAfter())) {
+            return CredentialState.EXPIRED;
+        }
+        return now.isBefore(renewAt) ? CredentialState.FRESH : CredentialState.RENEW_DUE;
+    }
+
+    @Override
+    public String toString() {
+        return "MtlsCredential[" + identity + ", generation=" + generation + ", x5t#S256=" + x5tS256 + ", notAfter="
+                + notAfter() + ", renewAt=" + renewAt + ", key=" + keyProtection + (attested ? "/attested" : "") + "]";
+    }
+
+    public static final class Builder {
+        private ManagedIdentityId identity;
+        private List<X509Certificate> chain;
+        private PrivateKey privateKey;
+        private String clientId;
+        private String tenantId;
+        private String tokenEndpoint;
+        private Instant renewAt;
+        private KeyProtection keyProtection;
+        private boolean attested;
+        private long generation;
+        private String x5tS256;
+
+        private Builder() {
+        }
+
+        public Builder identity(ManagedIdentityId identity) {
+            this.identity = identity;
+            return this;
+        }
+
+        public Builder chain(List<X509Certificate> chain) {
+            this.chain = chain;
+            this.x5tS256 = null;
+            return this;
+        }
+
+        public Builder privateKey(PrivateKey privateKey) {
+            this.privateKey = privateKey;
+            return this;
+        }
+
+        public Builder clientId(String clientId) {
+            this.clientId = clientId;
+            return this;
+        }
+
+        public Builder tenantId(String tenantId) {
+            this.tenantId = tenantId;
+            return this;
+        }
+
+        public Builder tokenEndpoint(String tokenEndpoint) {
+            this.tokenEndpoint = tokenEndpoint;
+            return this;
+        }
+
+        public Builder renewAt(Instant renewAt) {
+            this.renewAt = renewAt;
+            return this;
+        }
+
+        public Builder keyProtection(KeyProtection keyProtection) {
+            this.keyProtection = keyProtection;
+            return this;
+        }
+
+        public Builder attested(boolean attested) {
+            this.attested = attested;
+            return this;
+        }
+
+        public Builder generation(long generation) {
+            this.generation = generation;
+            return this;
+        }
+
+        public MtlsCredential build() {
+            return new MtlsCredential(this);
+        }
+    }
+}

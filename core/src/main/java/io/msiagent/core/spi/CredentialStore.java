@@ -1,0 +1,46 @@
+package io.msiagent.core.spi;
+
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Where credentials persist between processes: one entry per identity. Implementations are
+ * thread-safe and safe across processes (atomic replace; {@link #lock} is cross-process).
+ */
+public interface CredentialStore {
+    /** Where this identity's entry lives: a file path, or the name of the Windows store. */
+    String location(ManagedIdentityId identity);
+
+    /**
+     * The stored credential, for use. A corrupt or unusable entry is quarantined (never silently
+     * deleted) and reported as {@link LoadResult.Kind#ABSENT} with the reason, so the engine
+     * re-acquires. Throws {@link StoreException} only for problems a re-acquisition cannot fix
+     * (foreign ownership, symlinks, unreadable directory).
+     */
+    LoadResult load(ManagedIdentityId identity);
+
+    /**
+     * The same entry, for inspection ({@code status}, {@code doctor}): never writes, never
+     * quarantines; a corrupt entry is {@link LoadResult.Kind#INVALID} with the reason.
+     */
+    LoadResult inspect(ManagedIdentityId identity);
+
+    /**
+     * Atomically replaces the identity's entry: a reader sees the old entry or the new one, never a
+     * mix. On failure the previous entry stays and a {@link StoreException} says why.
+     */
+    void save(MtlsCredential credential);
+
+    /** Removes the identity's entry (and its quarantined files); returns what was removed. */
+    List<String> delete(ManagedIdentityId identity);
+
+    /**
+     * The cross-process lock around "re-read the store, then issue". Waits at most
+     * {@code maxWait}; a lock held by a dead process never blocks. Throws {@link StoreException}
+     * when the wait runs out.
+     */
+    StoreLock lock(ManagedIdentityId identity, Duration maxWait);
+}

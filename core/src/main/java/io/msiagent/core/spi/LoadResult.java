@@ -1,0 +1,65 @@
+package io.msiagent.core.spi;
+
+import io.msiagent.core.MtlsCredential;
+import java.util.Objects;
+import java.util.Optional;
+
+/** What a store found for one identity. */
+public final class LoadResult {
+    public enum Kind {
+        /** A well-formed entry (it may still be expired: the engine decides). */
+        FOUND,
+        /** No usable entry. {@link #problem()} says why when something was there and was quarantined. */
+        ABSENT,
+        /** Only from {@link CredentialStore#inspect}: an entry exists but is corrupt or unusable. */
+        INVALID
+    }
+
+    private static final LoadResult NOTHING = new LoadResult(Kind.ABSENT, null, null);
+
+    private final Kind kind;
+    private final MtlsCredential credential;
+    private final String problem;
+
+    private LoadResult(Kind kind, MtlsCredential credential, String problem) {
+        this.kind = kind;
+        this.credential = credential;
+        this.problem = problem;
+    }
+
+    public static LoadResult found(MtlsCredential credential) {
+        return new LoadResult(Kind.FOUND, Objects.requireNonNull(credential), null);
+    }
+
+    public static LoadResult absent() {
+        return NOTHING;
+    }
+
+    /** Absent because what was there was quarantined; {@code problem} names the file and the fault. */
+    public static LoadResult quarantined(String problem) {
+        return new LoadResult(Kind.ABSENT, null, Objects.requireNonNull(problem));
+    }
+
+    public static LoadResult invalid(String problem) {
+        return new LoadResult(Kind.INVALID, null, Objects.requireNonNull(problem));
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public Optional<MtlsCredential> credential() {
+        return Optional.ofNullable(credential);
+    }
+
+    /** What was wrong, for ABSENT-after-quarantine and INVALID; otherwise null. */
+    public String problem() {
+        return problem;
+    }
+
+    @Override
+    public String toString() {
+        return "LoadResult[" + kind + (credential != null ? ", " + credential : "")
+                + (problem != null ? ", problem=" + problem : "") + "]";
+    }
+}
