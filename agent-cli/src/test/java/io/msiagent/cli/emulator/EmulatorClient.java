@@ -8,13 +8,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.security.KeyPair;
-import java.security.KeyStore;
+import java.net.Socket;
+import java.security.Principal;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Base64;
-import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
@@ -126,19 +130,61 @@ final class EmulatorClient {
     OkHttpClient mtlsClient(KeyPair keys, X509Certificate... chain) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
-            KeyManagerFactory kmf = null;
-            if (keys != null) {
-                KeyStore ks = KeyStore.getInstance("PKCS12");
-                ks.load(null, null);
-                ks.setKeyEntry("client", keys.getPrivate(), "pw".toCharArray(), chain);
-                kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-                kmf.init(ks, "pw".toCharArray());
-            }
+            KeyManager[] km = keys == null ? null : new KeyManager[] {new FixedKeyManager(keys.getPrivate(), chain)};
             X509TrustManager trust = emulator.caTrustManager();
-            ctx.init(kmf == null ? null : kmf.getKeyManagers(), new TrustManager[] {trust}, new SecureRandom());
+            ctx.init(km, new TrustManager[] {trust}, new SecureRandom());
             return http.newBuilder().sslSocketFactory(ctx.getSocketFactory(), trust).build();
         } catch (Exception e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Always presents the one certificate, whatever CAs the server names (the JDK's default key
+     * manager would silently send nothing for a certificate from another CA).
+     */
+    private static final class FixedKeyManager extends X509ExtendedKeyManager {
+        private final PrivateKey key;
+        private final X509Certificate[] chain;
+
+        FixedKeyManager(PrivateKey key, X509Certificate[] chain) {
+            this.key = key;
+            this.chain = chain.clone();
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+            return "client";
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+            return "client";
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
+            return new String[] {"client"};
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+            return null;
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return chain.clone();
+        }
+
+        @Override
+        public PrivateKey getPrivateKey(String alias) {
+            return key;
         }
     }
 
