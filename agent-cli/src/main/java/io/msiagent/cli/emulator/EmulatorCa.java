@@ -201,7 +201,7 @@ public final class EmulatorCa {
             X509v3CertificateBuilder b = builder(new X500Name("CN=127.0.0.1,O=msi-agent emulator"), serverKey,
                     now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)));
             b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
             b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
             b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
                 new GeneralName(GeneralName.iPAddress, InetAddress.getLoopbackAddress().getHostAddress()),

@@ -236,7 +236,7 @@ public final class ImdsEmulator implements AutoCloseable {
         }
     }
 
-    private Path writeCaFile() throws IOException {
+    Path writeCaFile() throws IOException {
         if (config.caDir() != null) {
             return config.caDir().resolve(EmulatorCa.CERT_FILE).toAbsolutePath();
         }
