@@ -32,6 +32,7 @@ public final class EmulatorConfig {
     private final boolean requireAttestation;
     private final boolean requireAttestationForPop;
     private final Path caDir;
+    private final EmulatorCa ca;
     private final String vmId;
     private final String vmssId;
     private final String attestationEndpoint;
@@ -49,6 +50,7 @@ public final class EmulatorConfig {
         this.requireAttestation = b.requireAttestation;
         this.requireAttestationForPop = b.requireAttestationForPop;
         this.caDir = b.caDir;
+        this.ca = b.ca;
         this.vmId = b.vmId;
         this.vmssId = b.vmssId;
         this.attestationEndpoint = b.attestationEndpoint;
@@ -114,6 +116,11 @@ public final class EmulatorConfig {
         return caDir;
     }
 
+    /** A CA given in-process (shared by several emulators), or null. */
+    public EmulatorCa ca() {
+        return ca;
+    }
+
     public String vmId() {
         return vmId;
     }
@@ -147,6 +154,7 @@ public final class EmulatorConfig {
         private boolean requireAttestation;
         private boolean requireAttestationForPop;
         private Path caDir;
+        private EmulatorCa ca;
         private String vmId = DEFAULT_VM_ID;
         private String vmssId;
         private String attestationEndpoint = DEFAULT_ATTESTATION_ENDPOINT;
@@ -225,6 +233,15 @@ public final class EmulatorConfig {
             return this;
         }
 
+        /**
+         * Use this CA instead of generating one: test suites that start many emulators share one
+         * ({@link EmulatorCa#generate}) and skip an RSA key generation per start. Excludes {@link #caDir}.
+         */
+        public Builder ca(EmulatorCa ca) {
+            this.ca = ca;
+            return this;
+        }
+
         public Builder vmId(String vmId) {
             this.vmId = vmId;
             return this;
@@ -260,6 +277,9 @@ public final class EmulatorConfig {
                 if (!ids.add(id.clientId().toLowerCase()) || !ids.add("o:" + id.objectId().toLowerCase())) {
                     throw new IllegalArgumentException("duplicate client or object id: " + id.clientId());
                 }
+            }
+            if (ca != null && caDir != null) {
+                throw new IllegalArgumentException("give either a CA or a CA directory, not both");
             }
             if (httpPort != 0 && httpPort == tlsPort) {
                 throw new IllegalArgumentException("HTTP and TLS ports must differ");

@@ -41,7 +41,10 @@ public final class Fault {
         FUTURE_CERTIFICATE(EnumSet.of(EmulatorPath.ISSUE_CREDENTIAL)),
         /** The token endpoint answers invalid_client with an AADSTS code. */
         INVALID_CLIENT(EnumSet.of(EmulatorPath.TOKEN)),
-        /** The token endpoint's next TLS handshake refuses the client certificate. */
+        /**
+         * The token endpoint's next full TLS handshake refuses the client certificate (a pooled
+         * connection or a resumed session has no certificate check to fail: use a fresh client).
+         */
         TLS_REFUSAL(EnumSet.of(EmulatorPath.TOKEN));
 
         private final Set<EmulatorPath> paths;

@@ -60,8 +60,12 @@ public final class ImdsEmulator implements AutoCloseable {
 
     private ImdsEmulator(EmulatorConfig config) {
         this.config = config;
-        this.ca = config.caDir() == null ? EmulatorCa.generate(config.clock())
-                : EmulatorCa.loadOrCreate(config.caDir(), config.clock());
+        if (config.ca() != null) {
+            this.ca = config.ca();
+        } else {
+            this.ca = config.caDir() == null ? EmulatorCa.generate(config.clock())
+                    : EmulatorCa.loadOrCreate(config.caDir(), config.clock());
+        }
     }
 
     /** Starts both servers on 127.0.0.1 (ports 0 = ephemeral); the configured faults are queued. */

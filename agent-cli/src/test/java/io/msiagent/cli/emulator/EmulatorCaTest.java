@@ -76,4 +76,18 @@ class EmulatorCaTest {
                 () -> EmulatorCa.loadOrCreate(a, java.time.Clock.systemUTC()));
         assertTrue(e.getMessage().contains("does not belong"), e.getMessage());
     }
+
+    @Test
+    void oneCaCanBeSharedBySeveralEmulators() throws Exception {
+        EmulatorCa shared = EmulatorCa.generate(java.time.Clock.systemUTC());
+        KeyPair keys = TestCredentials.rsa2048();
+        try (ImdsEmulator a = ImdsEmulator.start(EmulatorConfig.builder().ca(shared).build());
+                ImdsEmulator b = ImdsEmulator.start(EmulatorConfig.builder().ca(shared).build())) {
+            assertEquals(a.caCertificate(), b.caCertificate());
+            new EmulatorClient(a).issueCertificate(keys, a.systemAssigned(), null, null)
+                    .verify(b.caCertificate().getPublicKey());
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> EmulatorConfig.builder().ca(shared).caDir(Path.of("x")).build());
+    }
 }
