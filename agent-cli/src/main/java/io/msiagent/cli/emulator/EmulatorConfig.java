@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
@@ -274,7 +275,7 @@ public final class EmulatorConfig {
             }
             Set<String> ids = new HashSet<>();
             for (EmulatedIdentity id : identitiesOf()) {
-                if (!ids.add(id.clientId().toLowerCase()) || !ids.add("o:" + id.objectId().toLowerCase())) {
+                if (!ids.add(id.clientId().toLowerCase(Locale.ROOT)) || !ids.add("o:" + id.objectId().toLowerCase(Locale.ROOT))) {
                     throw new IllegalArgumentException("duplicate client or object id: " + id.clientId());
                 }
             }
