@@ -31,7 +31,7 @@ final class ImdsErrors {
         }
         int status = outcome.status();
         String why = outcome.ending() == Outcome.Ending.DEADLINE
-                ? "; gave up because retrying would pass the call deadline of " + deadline.toSeconds() + " s" : "";
+                ? "; gave up because retrying would pass the call deadline of " + Durations.human(deadline) : "";
         String message = "IMDS " + operation + " failed with HTTP " + status + " after " + attempts + why + " ("
                 + ids + ")" + detail(outcome.reply()) + ". " + advice(status);
         return new ImdsException(message, status, requestId, outcome.serverRequestId(), outcome.retryable(), excerpt,
@@ -66,7 +66,7 @@ final class ImdsErrors {
                     + "; " + ids + "): is this an Azure VM with IMDS, and is the endpoint right?";
         } else {
             String why = outcome.ending() == Outcome.Ending.DEADLINE
-                    ? "within the call deadline of " + deadline.toSeconds() + " s" : "after " + attempts;
+                    ? "within the call deadline of " + Durations.human(deadline) : "after " + attempts;
             message = "IMDS " + operation + " at " + endpoint + " got " + outcome.describe() + " " + why + " (" + ids
                     + "). IMDS did not answer in time or dropped the connection; try again later.";
         }

@@ -26,6 +26,10 @@ import javax.net.ssl.SSLPeerUnverifiedException;
  * <p>Connection refused, no route and unknown host are never retried: nothing listens there, and
  * waiting will not change that (a machine without IMDS must fail fast). TLS handshake and peer
  * verification failures are configuration errors and are not retried either.
+ *
+ * <p>OkHttp itself repeats a 503 that carries {@code Retry-After: 0} once, at once, before we see
+ * it (its follow-up rule, which cannot be switched off); that is what such a server asks for, so
+ * it is left alone. OkHttp's own connection-failure retries are switched off by the clients.
  */
 final class RetryPolicy {
     static final Duration MAX_DELAY = Duration.ofSeconds(60);

@@ -66,7 +66,7 @@ final class RetryingCaller {
             if (call.isCanceled()) {
                 // Only the call timeout cancels our calls: the deadline ran out during this attempt.
                 LOG.info("{} attempt {}: {} at the call deadline of {} (request id {})", operation, attempt,
-                        Outcome.describe(reply, failure), deadline, requestId);
+                        Outcome.describe(reply, failure), Durations.human(deadline), requestId);
                 return new Outcome(Outcome.Ending.DEADLINE, null, failure, attempt, kind);
             }
             firstKind = firstKind == null ? kind : firstKind;
@@ -85,7 +85,7 @@ final class RetryingCaller {
             if (wakeAt - deadlineAt > 0) {
                 LOG.info("{} attempt {}: {}, no retry: waiting {} ms would pass the call deadline of {}"
                                 + " (request id {}, server request id {})", operation, attempt, Outcome.describe(reply, failure),
-                        delay.get().toMillis(), deadline, requestId, serverId);
+                        delay.get().toMillis(), Durations.human(deadline), requestId, serverId);
                 return new Outcome(Outcome.Ending.DEADLINE, reply, failure, attempt, kind);
             }
             LOG.info("{} attempt {}: {}; retry {}/{} in {} ms (request id {}, server request id {})", operation, attempt,
