@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.X509TrustManager;
+import okhttp3.ConnectionPool;
 import okhttp3.FormBody;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
@@ -28,8 +29,10 @@ import org.slf4j.LoggerFactory;
  * passes through CONNECT unchanged).
  *
  * <p>The token's {@code x5tS256} is computed from the client certificate OkHttp reports for the
- * handshake that carried the request, not from what the caller thinks is current: with a rotating
- * key manager and pooled connections these can differ, and the token is bound to the former.
+ * handshake that carried the request, not from what the caller thinks is current: the token is
+ * bound to the former. Connections are neither pooled nor their TLS sessions resumed (token
+ * requests are rare), so each request makes a full handshake and presents the key manager's
+ * current certificate.
  *
  * <p>CONTRACT (frozen for the other modules; the implementation is the imds-client issue's).
  */
@@ -38,6 +41,7 @@ public final class MtlsTokenClient {
 
     private final RetryingCaller caller;
     private final TimeSource time;
+    private final Duration deadline;
 
     private MtlsTokenClient(Builder b) {
         if (b.socketFactory == null || b.trustManager == null) {
@@ -49,10 +53,15 @@ public final class MtlsTokenClient {
                 .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .retryOnConnectionFailure(false) // the RetryPolicy is the only one that retries
+                // No idle connections: every token request makes its own handshake, so it presents the
+                // key manager's current certificate, never one from before a rotation.
+                .connectionPool(new ConnectionPool(0, 1, TimeUnit.SECONDS))
+                .eventListener(new NoSessionResumption())
                 .followRedirects(false)
                 .build();
         this.caller = new RetryingCaller(http, RetryPolicy.tokenEndpoint(b.jitter), b.sleeper, b.time, b.callDeadline);
         this.time = b.time;
+        this.deadline = b.callDeadline;
     }
 
     public static Builder builder() {
@@ -84,7 +93,7 @@ public final class MtlsTokenClient {
                         .build())
                 .build();
         Outcome outcome = caller.call(request, "token endpoint " + url.host(), requestId);
-        TokenErrors errors = new TokenErrors(url, requestId);
+        TokenErrors errors = new TokenErrors(url, requestId, deadline);
         if (outcome.ending() != Outcome.Ending.SUCCESS) {
             throw errors.failed(outcome);
         }

@@ -1,5 +1,6 @@
 package io.msiagent.imds;
 
+import java.time.Duration;
 import javax.net.ssl.SSLHandshakeException;
 import okhttp3.HttpUrl;
 
@@ -11,11 +12,13 @@ import okhttp3.HttpUrl;
 final class TokenErrors {
     private final String where;
     private final String requestId;
+    private final Duration deadline;
 
-    TokenErrors(HttpUrl url, String requestId) {
+    TokenErrors(HttpUrl url, String requestId, Duration deadline) {
         this.where = url.scheme() + "://" + url.host() + (url.port() == 443 ? "" : ":" + url.port())
                 + url.encodedPath();
         this.requestId = requestId;
+        this.deadline = deadline;
     }
 
     TokenEndpointException failed(Outcome outcome) {
@@ -24,9 +27,11 @@ final class TokenErrors {
                     ? "The TLS handshake failed: check that a current client certificate is configured and that"
                     + " the server's certificate is trusted."
                     : "Check network access to the token endpoint, and that it accepts our client certificate.";
-            return new TokenEndpointException("token request to " + where + " failed: " + outcome.describe()
-                    + " after " + outcome.attempts() + " attempt(s) (" + ids(null) + "). " + advice, -1, null, null,
-                    requestId, null, outcome.failure());
+            String when = outcome.ending() == Outcome.Ending.DEADLINE
+                    ? "within the call deadline of " + Durations.human(deadline)
+                    : "after " + outcome.attempts() + " attempt(s)";
+            return new TokenEndpointException("token request to " + where + " failed: " + outcome.describe() + " "
+                    + when + " (" + ids(null) + "). " + advice, -1, null, null, requestId, null, outcome.failure());
         }
         Reply reply = outcome.reply();
         TokenReplies.OAuthError e = TokenReplies.error(reply.body().bytes());

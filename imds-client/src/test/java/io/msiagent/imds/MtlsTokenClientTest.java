@@ -320,6 +320,82 @@ class MtlsTokenClientTest {
                 () -> c.requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP));
 
         assertEquals(-1, e.status());
+        assertTrue(e.getMessage().contains("within the call deadline of 700 ms"), e.getMessage());
         assertEquals(List.of(), time.sleeps());
+    }
+
+    @Test
+    void afterAKeyManagerRotationTheNextTokenIsBoundToTheNewCertificate() throws Exception {
+        okhttp3.tls.HeldCertificate second = new okhttp3.tls.HeldCertificate.Builder().signedBy(ests.ca)
+                .commonName(CLIENT_ID).build();
+        HandshakeCertificates first = ests.clientTls(true);
+        HandshakeCertificates next = new HandshakeCertificates.Builder().addTrustedCertificate(ests.ca.certificate())
+                .heldCertificate(second).build();
+        RotatingKeyManager keys = new RotatingKeyManager(first.keyManager());
+        javax.net.ssl.SSLContext ssl = javax.net.ssl.SSLContext.getInstance("TLS");
+        ssl.init(new javax.net.ssl.KeyManager[] {keys}, new javax.net.ssl.TrustManager[] {first.trustManager()}, null);
+        MtlsTokenClient c = MtlsTokenClient.builder().tls(ssl.getSocketFactory(), first.trustManager()).sleeper(time)
+                .time(time).build();
+        ests.enqueue(TokenServer.json(200, tokenReply("mtls_pop", "\"expires_in\":60")));
+        ests.enqueue(TokenServer.json(200, tokenReply("mtls_pop", "\"expires_in\":60")));
+
+        AccessToken before = c.requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP);
+        keys.rotateTo(next.keyManager());
+        AccessToken after = c.requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP);
+
+        assertEquals(TokenServer.x5tS256(ests.clientCert.certificate()), before.x5tS256());
+        assertEquals(TokenServer.x5tS256(second.certificate()), after.x5tS256());
+        // What the server saw: the old certificate, then the new one (no pooled connection, no resumed session).
+        assertEquals(ests.clientCert.certificate(), ests.take().getHandshake().peerCertificates().get(0));
+        assertEquals(second.certificate(), ests.take().getHandshake().peerCertificates().get(0));
+    }
+
+    /** A key manager whose certificate can be swapped, as core's rotating key manager does. */
+    private static final class RotatingKeyManager extends javax.net.ssl.X509ExtendedKeyManager {
+        private volatile javax.net.ssl.X509KeyManager current;
+
+        RotatingKeyManager(javax.net.ssl.X509KeyManager initial) {
+            current = initial;
+        }
+
+        void rotateTo(javax.net.ssl.X509KeyManager next) {
+            current = next;
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+            return current.getClientAliases(keyType, issuers);
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket s) {
+            return current.chooseClientAlias(keyType, issuers, s);
+        }
+
+        @Override
+        public String chooseEngineClientAlias(String[] keyType, java.security.Principal[] issuers,
+                                              javax.net.ssl.SSLEngine engine) {
+            return current.chooseClientAlias(keyType, issuers, null);
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+            return null;
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket s) {
+            return null;
+        }
+
+        @Override
+        public java.security.cert.X509Certificate[] getCertificateChain(String alias) {
+            return current.getCertificateChain(alias);
+        }
+
+        @Override
+        public java.security.PrivateKey getPrivateKey(String alias) {
+            return current.getPrivateKey(alias);
+        }
     }
 }
