@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * A JSON object reply, read strictly: property names are case-sensitive, unknown properties are
@@ -27,25 +28,31 @@ final class JsonReply {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
+    private static final Pattern UNRECOGNIZED_TOKEN = Pattern.compile("Unrecognized token '[^']*'");
+
     private final JsonNode object;
 
     private JsonReply(JsonNode object) {
         this.object = object;
     }
 
+    /**
+     * Jackson's exceptions are not kept as causes: their messages quote body content (e.g.
+     * "Unrecognized token 'abc'"), and a cause ends up in a caller's log with its stack trace.
+     */
     static JsonReply parse(byte[] body) throws ReplyFormatException {
         JsonNode node;
         try {
             node = MAPPER.readTree(body);
         } catch (JsonEOFException e) {
-            throw new ReplyFormatException("the JSON body is truncated (ends at byte " + body.length + ")", e);
+            throw new ReplyFormatException("the JSON body is truncated (ends at byte " + body.length + ")");
         } catch (JsonParseException e) {
-            throw new ReplyFormatException("the body is not valid JSON (" + e.getOriginalMessage()
-                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")", e);
+            throw new ReplyFormatException("the body is not valid JSON (" + safe(e.getOriginalMessage())
+                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
         } catch (JsonProcessingException e) {
-            throw new ReplyFormatException("the body is not valid JSON (" + e.getOriginalMessage() + ")", e);
+            throw new ReplyFormatException("the body is not valid JSON (" + safe(e.getOriginalMessage()) + ")");
         } catch (IOException e) {
-            throw new ReplyFormatException("the body could not be read as JSON", e);
+            throw new ReplyFormatException("the body could not be read as JSON (" + e.getClass().getSimpleName() + ")");
         }
         if (node == null || node.isMissingNode()) {
             throw new ReplyFormatException("the body is empty, expected a JSON object");
@@ -54,6 +61,15 @@ final class JsonReply {
             throw new ReplyFormatException("the body is a JSON " + typeName(node) + ", expected a JSON object");
         }
         return new JsonReply(node);
+    }
+
+    /**
+     * Jackson's parse message without body content: "Unrecognized token 'xyz'" quotes what it read,
+     * and a bare token as the body would land in our exception message.
+     */
+    private static String safe(String jacksonMessage) {
+        String s = UNRECOGNIZED_TOKEN.matcher(String.valueOf(jacksonMessage)).replaceAll("Unrecognized token");
+        return Redactor.excerpt(s.split("\n", 2)[0]);
     }
 
     /** A non-blank string field. */

@@ -57,6 +57,11 @@ class SecretsStayOutOfLogsTest {
             record(assertThrows(MalformedResponseException.class,
                     () -> client.issueCredential(IdentitySelector.systemAssigned(), CSR, ATTESTATION)));
 
+            // A bare token as the whole body (not JSON): the parser's message must not quote it.
+            imds.enqueue(ImdsServer.status(200).body(ATTESTATION).build());
+            record(assertThrows(MalformedResponseException.class,
+                    () -> client.platformMetadata(IdentitySelector.systemAssigned())));
+
             HandshakeCertificates tls = ests.clientTls(true);
             MtlsTokenClient tokens = MtlsTokenClient.builder().tls(tls.sslSocketFactory(), tls.trustManager())
                     .sleeper(time).time(time).build();
@@ -70,6 +75,9 @@ class SecretsStayOutOfLogsTest {
             ests.enqueue(TokenServer.json(200, "{\"token_type\":\"mtls_pop\",\"access_token\":\"" + OPAQUE_TOKEN + "\"}"));
             record(assertThrows(TokenEndpointException.class,
                     () -> tokens.requestToken(ests.tokenEndpoint(), "c", "https://x", TokenType.MTLS_POP)));
+            ests.enqueue(TokenServer.json(200, OPAQUE_TOKEN));
+            record(assertThrows(TokenEndpointException.class,
+                    () -> tokens.requestToken(ests.tokenEndpoint(), "c", "https://x", TokenType.MTLS_POP)));
             ests.enqueue(TokenServer.json(500, "{\"error\":\"server_error\",\"error_description\":\"echo "
                     + ACCESS_TOKEN + "\",\"access_token\":\"" + OPAQUE_TOKEN + "\"}"));
             ests.enqueue(TokenServer.json(400, "access_token=" + OPAQUE_TOKEN + "&error=invalid_request"));
@@ -81,7 +89,7 @@ class SecretsStayOutOfLogsTest {
         assertTrue(logs.contains("IMDS issuecredential attempt 2"), "logs were captured: " + logs);
         assertTrue(logs.contains("token endpoint 127.0.0.1"), "token logs were captured");
         String everything = logs + "\n" + String.join("\n", messages);
-        for (String secret : List.of(ATTESTATION, ACCESS_TOKEN, OPAQUE_TOKEN, "csr-bytes-that-must-not-be-logged",
+        for (String secret : List.of(ATTESTATION, ACCESS_TOKEN, OPAQUE_TOKEN, "opaque", "csr-bytes-that-must-not-be-logged",
                 Base64.getEncoder().encodeToString(CSR).substring(0, 40), "eyJ")) {
             assertFalse(everything.contains(secret), "leaked " + secret + " in:\n" + everything);
         }
