@@ -82,6 +82,20 @@ class ImdsRetryTest {
     }
 
     @Test
+    void aNonJsonErrorBodyAppearsAsARedactedExcerpt() {
+        for (int i = 0; i < 4; i++) {
+            imds.enqueue(ImdsServer.status(502).body("<html><body>Bad gateway\nupstream eyJhbGciOiJIUzI1NiJ9.eyJ4IjoxfQ.c2ln"
+                    + "</body></html>").build());
+        }
+
+        ImdsException e = assertThrows(ImdsException.class, () -> client().platformMetadata(SAMI));
+
+        assertTrue(e.getMessage().contains(": <html><body>Bad gateway upstream <redacted-jwt></body></html>."),
+                e.getMessage());
+        assertEquals("<html><body>Bad gateway upstream <redacted-jwt></body></html>", e.bodyExcerpt());
+    }
+
+    @Test
     void jitterAddsUpToTwentyPercentAndNeverShortens() {
         Iterator<Double> draws = List.of(0.0, 0.5, 0.999).iterator();
         imds.enqueue(503, 3);
