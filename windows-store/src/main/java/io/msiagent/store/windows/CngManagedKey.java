@@ -19,6 +19,7 @@ final class CngManagedKey implements ManagedKey {
     CngManagedKey(RSAPublicKey publicKey, CngPrivateKey privateKey) {
         this.publicKey = publicKey;
         this.privateKey = privateKey;
+        MsiAgentCngProvider.install(); // so that JSSE and Signature.getInstance(alg) find a signer for it
     }
 
     @Override

@@ -274,6 +274,8 @@ public final class WindowsCertStore implements CredentialStore {
         }
         try {
             return action.run(store);
+        } catch (WindowsCryptoException e) {
+            throw new StoreException(location(identity), e.getMessage(), e);
         } finally {
             crypto.closeStore(store);
         }
@@ -282,20 +284,35 @@ public final class WindowsCertStore implements CredentialStore {
     /** Our entries for one identity, checked (with keys opened when {@code checkKeys}) and classified. */
     private Scan scan(long store, ManagedIdentityId identity, boolean checkKeys) {
         Scan scan = new Scan();
-        for (WindowsCrypto.StoredCertificate sc : crypto.enumerate(store)) {
-            Optional<EntryTag> tag = crypto.blobProperty(sc.handle(), WinApi.CERT_FRIENDLY_NAME_PROP_ID)
-                    .flatMap(EntryTag::fromPropertyValue);
-            if (tag.isEmpty() || !tag.get().identity().equals(identity.toString())) {
-                crypto.freeCertificate(sc.handle());
-                continue;
+        List<WindowsCrypto.StoredCertificate> certs = crypto.enumerate(store);
+        int next = 0;
+        try {
+            while (next < certs.size()) {
+                WindowsCrypto.StoredCertificate sc = certs.get(next++);
+                Optional<EntryTag> tag;
+                try {
+                    tag = crypto.blobProperty(sc.handle(), WinApi.CERT_FRIENDLY_NAME_PROP_ID)
+                            .flatMap(EntryTag::fromPropertyValue);
+                } catch (RuntimeException e) {
+                    crypto.freeCertificate(sc.handle());
+                    throw e;
+                }
+                if (tag.isEmpty() || !tag.get().identity().equals(identity.toString())) {
+                    crypto.freeCertificate(sc.handle());
+                    continue;
+                }
+                Entry entry = new Entry(sc.handle(), tag.get());
+                scan.all.add(entry);
+                entry.examine(sc.encoded(), checkKeys);
+                if (entry.foreignVersion) {
+                    scan.all.remove(entry);
+                    crypto.freeCertificate(sc.handle());
+                }
             }
-            Entry entry = new Entry(sc.handle(), tag.get());
-            scan.all.add(entry);
-            entry.examine(sc.encoded(), checkKeys);
-            if (entry.foreignVersion) {
-                scan.all.remove(entry);
-                crypto.freeCertificate(sc.handle());
-            }
+        } catch (RuntimeException e) {
+            certs.subList(next, certs.size()).forEach(c -> crypto.freeCertificate(c.handle()));
+            scan.release(crypto, false);
+            throw e;
         }
         scan.all.sort(Comparator.comparing((Entry e) -> e.certificate == null ? null : e.certificate.getNotAfter(),
                 Comparator.nullsLast(Comparator.reverseOrder())));

@@ -46,6 +46,7 @@ final class FakeWindowsCrypto implements WindowsCrypto {
     Integer storeOpenFailure;
     Integer storeWriteFailure;
     Integer propertyWriteFailure;
+    Integer propertyReadFailure;
     Integer commitFailure;
 
     // ---- state ----
@@ -467,6 +468,9 @@ final class FakeWindowsCrypto implements WindowsCrypto {
 
     @Override
     public synchronized Optional<byte[]> blobProperty(long certificate, int propertyId) {
+        if (propertyReadFailure != null) {
+            throw new WindowsCryptoException("CertGetCertificateContextProperty", propertyReadFailure);
+        }
         byte[] v = handle(certificate, CertHandle.class, "CertGetCertificateContextProperty").entry.properties
                 .get(propertyId);
         return Optional.ofNullable(v == null ? null : v.clone());

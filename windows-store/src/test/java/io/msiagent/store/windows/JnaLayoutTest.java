@@ -37,6 +37,18 @@ class JnaLayoutTest {
         }
     }
 
+    /** Like NCryptLibrary and Crypt32Ext: a package-private library interface, bound here to libc. */
+    interface LibC extends com.sun.jna.Library {
+        int getpid();
+    }
+
+    @Test
+    @org.junit.jupiter.api.condition.EnabledOnOs(org.junit.jupiter.api.condition.OS.LINUX)
+    void jnaBindsPackagePrivateLibraryInterfaces() {
+        LibC libc = Native.load("c", LibC.class);
+        assertEquals(ProcessHandle.current().pid(), libc.getpid());
+    }
+
     @Test
     void pointersAreEightBytesAsOnWindowsX64() {
         assertEquals(8, Native.POINTER_SIZE);

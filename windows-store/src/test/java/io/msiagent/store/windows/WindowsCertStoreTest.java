@@ -407,6 +407,27 @@ class WindowsCertStoreTest {
     }
 
     @Test
+    void aFailureWhileReadingTheStoreIsAStoreExceptionAndLeaksNoContext() {
+        valid(SYSTEM);
+        valid(UAMI);
+        fake.propertyReadFailure = WinApi.E_ACCESSDENIED;
+        StoreException e = assertThrows(StoreException.class, () -> store().load(SYSTEM));
+        assertTrue(e.problem().contains("0x80070005"), e.problem());
+        fake.propertyReadFailure = null;
+        assertEquals(LoadResult.Kind.FOUND, store().load(SYSTEM).kind());
+    }
+
+    @Test
+    void aDeleteThatWindowsRefusesIsAStoreException() {
+        valid(SYSTEM);
+        fake.storeWriteFailure = WinApi.E_ACCESSDENIED;
+        StoreException e = assertThrows(StoreException.class, () -> store().delete(SYSTEM));
+        assertTrue(e.problem().contains("access denied"), e.problem());
+        fake.storeWriteFailure = null;
+        assertEquals(1, fake.committedEntries().size());
+    }
+
+    @Test
     void savingTheSameCertificateTwiceKeepsOneEntry() {
         MtlsCredential c = valid(SYSTEM);
         store().save(c);
