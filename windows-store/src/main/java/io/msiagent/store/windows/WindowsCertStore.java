@@ -124,6 +124,11 @@ public final class WindowsCertStore implements CredentialStore {
                     + credential.privateKey().getClass().getName() + "); create keys with the windows-cng key provider");
         }
         CngPrivateKey key = (CngPrivateKey) credential.privateKey();
+        if (!(credential.certificate().getPublicKey() instanceof RSAPublicKey)
+                || !((RSAPublicKey) credential.certificate().getPublicKey()).getModulus().equals(key.getModulus())) {
+            throw new StoreException(location(identity), "the certificate x5t#S256=" + credential.x5tS256()
+                    + " is not for key " + key.keyName() + "; nothing saved");
+        }
         EntryMetadata meta = new EntryMetadata(EntryMetadata.CURRENT_VERSION, identity.toString(),
                 credential.clientId(), credential.tenantId(), credential.tokenEndpoint(), credential.renewAt(),
                 credential.keyProtection(), credential.attested(), key.keyName(), key.providerName(),

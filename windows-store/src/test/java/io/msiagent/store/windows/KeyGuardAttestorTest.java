@@ -112,6 +112,21 @@ class KeyGuardAttestorTest {
     }
 
     @Test
+    @org.junit.jupiter.api.condition.DisabledOnOs(org.junit.jupiter.api.condition.OS.WINDOWS)
+    void theJnaBindingReportsAMissingLibraryInsteadOfFailing() {
+        JnaAttestationLibrary lib = new JnaAttestationLibrary();
+        String reason = lib.unavailableReason().orElseThrow();
+        assertTrue(reason.startsWith("AttestationClientLib.dll could not be loaded"), reason);
+        assertTrue(reason.contains("-D" + JnaAttestationLibrary.LIBRARY_PROPERTY), reason);
+        assertThrows(IllegalStateException.class, () -> lib.attestKeyGuardKey(ENDPOINT, 1, "client"));
+    }
+
+    @Test
+    void theLogInfoStructIsACallbackPointerAndAContextPointer() {
+        assertEquals(16, new JnaAttestationLibrary.AttestationLogInfo().size());
+    }
+
+    @Test
     void theServiceLoaderInstanceSaysWhyOffWindows() {
         KeyGuardAttestor attestor = new KeyGuardAttestor();
         if (!System.getProperty("os.name").startsWith("Windows")) {

@@ -372,6 +372,17 @@ class WindowsCertStoreTest {
     }
 
     @Test
+    void aCertificateForAnotherKeyIsRefused() {
+        ManagedKey key = keys.create(KeyProtection.SOFTWARE);
+        MtlsCredential mismatched = credential(SYSTEM, key, NOW, Duration.ofDays(7)).toBuilder()
+                .chain(List.of(ca.issue(TestCredentials.rsa2048().getPublic(), NOW, NOW.plus(Duration.ofDays(7)))))
+                .build();
+        StoreException e = assertThrows(StoreException.class, () -> store().save(mismatched));
+        assertTrue(e.problem().contains("is not for key " + key.keyId()), e.problem());
+        assertTrue(fake.committedEntries().isEmpty());
+    }
+
+    @Test
     void accessDeniedOnAddKeepsThePreviousCredential() {
         MtlsCredential previous = valid(SYSTEM);
         MtlsCredential next = credential(SYSTEM, keys.create(KeyProtection.SOFTWARE), NOW, Duration.ofDays(7));
