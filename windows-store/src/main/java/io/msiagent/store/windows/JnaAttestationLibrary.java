@@ -71,28 +71,29 @@ final class JnaAttestationLibrary implements AttestationLibrary {
         if (lib instanceof String) {
             throw new IllegalStateException((String) lib);
         }
-        AttestationClientLib native_ = (AttestationClientLib) lib;
+        AttestationClientLib dll = (AttestationClientLib) lib;
         AttestationLogInfo info = new AttestationLogInfo();
         info.log = LOG_BRIDGE;
-        int init = native_.InitAttestationLib(info);
+        int init = dll.InitAttestationLib(info);
         if (init != 0) {
             return new Result(init, null);
         }
         try {
             PointerByReference token = new PointerByReference();
-            int rc = native_.AttestKeyGuardImportKey(endpoint, null, null, new Pointer(keyHandle), token, clientId);
+            int rc = dll.AttestKeyGuardImportKey(endpoint, null, null, new Pointer(keyHandle), token, clientId);
             Pointer p = token.getValue();
             String jwt = null;
             if (p != null) {
                 try {
                     jwt = p.getString(0);
                 } finally {
-                    native_.FreeAttestationToken(p);
+                    dll.FreeAttestationToken(p);
                 }
             }
             return new Result(rc, jwt);
         } finally {
-            native_.UninitAttestationLib();
+            dll.UninitAttestationLib();
+            java.lang.ref.Reference.reachabilityFence(info); // the library may keep a pointer to it until Uninit
         }
     }
 

@@ -132,10 +132,10 @@ final class JnaWindowsCrypto implements WindowsCrypto {
         int flags;
         if (padding.kind() == SignPadding.Kind.PSS) {
             info = new JnaStructs.BcryptPssPaddingInfo(padding.hashAlgorithm(), padding.saltLength());
-            flags = WinApi.BCRYPT_PAD_PSS;
+            flags = WinApi.BCRYPT_PAD_PSS | WinApi.NCRYPT_SILENT_FLAG;
         } else {
             info = new JnaStructs.BcryptPkcs1PaddingInfo(padding.hashAlgorithm());
-            flags = WinApi.BCRYPT_PAD_PKCS1;
+            flags = WinApi.BCRYPT_PAD_PKCS1 | WinApi.NCRYPT_SILENT_FLAG;
         }
         info.write();
         try {
