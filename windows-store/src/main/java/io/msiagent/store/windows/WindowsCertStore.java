@@ -140,7 +140,8 @@ public final class WindowsCertStore implements CredentialStore {
         } catch (CertificateEncodingException e) {
             throw new StoreException(location(identity), "certificate cannot be encoded", e);
         }
-        try (StoreLock ignored = lock(identity, WRITE_LOCK_WAIT)) {
+        StoreLock lock = lock(identity, WRITE_LOCK_WAIT);
+        try {
             withStore(identity, store -> {
                 addEntry(store, identity, der, key, meta, tag);
                 Scan scan = scan(store, identity, true);
@@ -155,6 +156,8 @@ public final class WindowsCertStore implements CredentialStore {
                 }
                 return null;
             });
+        } finally {
+            lock.close();
         }
         LOG.info("{}: saved credential x5t#S256={} (key {}, {})", location(identity), tag.x5t(), key.keyName(),
                 key.protection());
@@ -189,7 +192,8 @@ public final class WindowsCertStore implements CredentialStore {
 
     @Override
     public List<String> delete(ManagedIdentityId identity) {
-        try (StoreLock ignored = lock(identity, WRITE_LOCK_WAIT)) {
+        StoreLock lock = lock(identity, WRITE_LOCK_WAIT);
+        try {
             return withStore(identity, store -> {
                 Scan scan = scan(store, identity, false);
                 try {
@@ -204,6 +208,8 @@ public final class WindowsCertStore implements CredentialStore {
                     scan.release(crypto, false);
                 }
             });
+        } finally {
+            lock.close();
         }
     }
 

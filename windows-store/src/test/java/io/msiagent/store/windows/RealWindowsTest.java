@@ -39,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * a fresh user-assigned identity and deletes what it made. Skipped (reported as such) elsewhere.
  */
 @EnabledOnOs(OS.WINDOWS)
+@SuppressWarnings("try") // locks held by try-with-resources without being referenced
 class RealWindowsTest {
     static final byte[] MESSAGE = "signed in another process".getBytes(StandardCharsets.UTF_8);
 

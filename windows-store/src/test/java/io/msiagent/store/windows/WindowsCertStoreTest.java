@@ -29,6 +29,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+@SuppressWarnings("try") // locks held by try-with-resources without being referenced
 class WindowsCertStoreTest {
     private static final Instant NOW = Instant.parse("2026-11-22T12:00:00Z");
     private static final ManagedIdentityId SYSTEM = ManagedIdentityId.systemAssigned();
