@@ -83,15 +83,13 @@ public final class WindowsCertStore implements CredentialStore {
         return withStore(identity, store -> {
             Scan scan = scan(store, identity, true);
             try {
-                if (!scan.stale.isEmpty()) {
-                    purgeUnderLock(store, identity, scan, PURGE_LOCK_WAIT);
-                }
+                boolean purged = scan.stale.isEmpty() || purgeUnderLock(store, identity, scan, PURGE_LOCK_WAIT);
                 if (scan.winner != null) {
                     return LoadResult.found(scan.winner.credential(identity));
                 }
                 return scan.problems.isEmpty() ? LoadResult.absent()
-                        : LoadResult.quarantined(location(identity) + ": removed unusable entries: "
-                                + String.join("; ", scan.problems));
+                        : LoadResult.quarantined(location(identity) + (purged ? ": removed" : ": could not yet remove")
+                                + " unusable entries: " + String.join("; ", scan.problems));
             } finally {
                 scan.release(crypto, true);
             }
@@ -340,18 +338,23 @@ public final class WindowsCertStore implements CredentialStore {
         return scan;
     }
 
-    private void purgeUnderLock(long store, ManagedIdentityId identity, Scan scan, Duration wait) {
+    /** True when the stale entries were removed; false when the lock was busy or Windows refused. */
+    private boolean purgeUnderLock(long store, ManagedIdentityId identity, Scan scan, Duration wait) {
         StoreLock lock;
         try {
             lock = lock(identity, wait);
         } catch (StoreException e) {
             LOG.info("{}: stale entries left for the next caller: {}", location(identity), e.problem());
-            return;
+            return false;
         }
-        try (lock) {
+        try {
             purge(store, scan);
+            return true;
         } catch (WindowsCryptoException e) {
             LOG.warn("{}: removing stale entries failed: {}", location(identity), e.getMessage());
+            return false;
+        } finally {
+            lock.close();
         }
     }
 

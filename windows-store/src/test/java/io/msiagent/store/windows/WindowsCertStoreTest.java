@@ -353,6 +353,20 @@ class WindowsCertStoreTest {
     }
 
     @Test
+    void withOnlyAnUnusableEntryAndABusyLockTheProblemSaysItIsNotYetRemoved() {
+        MtlsCredential gone = valid(SYSTEM);
+        fake.deleteKeyBehindTheBack(cngKey(gone).keyName());
+        fake.holdMutexInAnotherProcess(WindowsCertStore.mutexName(SYSTEM));
+
+        LoadResult r = store().load(SYSTEM);
+
+        assertEquals(LoadResult.Kind.ABSENT, r.kind());
+        assertTrue(r.problem().contains("could not yet remove"), r.problem());
+        assertEquals(1, fake.committedEntries().size());
+        fake.releaseMutexInAnotherProcess(WindowsCertStore.mutexName(SYSTEM));
+    }
+
+    @Test
     void aFailedCommitDuringPurgeDoesNotLoseTheWinner() {
         MtlsCredential good = valid(SYSTEM);
         MtlsCredential gone = saved(SYSTEM, NOW.minus(Duration.ofHours(2)), Duration.ofDays(7));
