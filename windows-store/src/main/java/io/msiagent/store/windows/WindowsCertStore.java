@@ -142,15 +142,17 @@ public final class WindowsCertStore implements CredentialStore {
         try {
             withStore(identity, store -> {
                 addEntry(store, identity, der, key, meta, tag);
-                Scan scan = scan(store, identity, true);
                 try {
-                    scan.stale.removeIf(c -> c.tag.x5t().equals(tag.x5t()));
-                    purge(store, scan);
+                    Scan scan = scan(store, identity, true);
+                    try {
+                        scan.stale.removeIf(c -> c.tag.x5t().equals(tag.x5t()));
+                        purge(store, scan);
+                    } finally {
+                        scan.release(crypto, false);
+                    }
                 } catch (RuntimeException e) {
                     LOG.warn("{}: saved x5t#S256={}, but removing older entries failed: {}", location(identity),
                             tag.x5t(), e.getMessage());
-                } finally {
-                    scan.release(crypto, false);
                 }
                 return null;
             });

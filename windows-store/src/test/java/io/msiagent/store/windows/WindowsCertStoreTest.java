@@ -444,6 +444,16 @@ class WindowsCertStoreTest {
     }
 
     @Test
+    void aSaveWhoseCleanupOfOlderEntriesFailsStillSaves() {
+        valid(SYSTEM);
+        MtlsCredential next = credential(SYSTEM, keys.create(KeyProtection.SOFTWARE), NOW, Duration.ofDays(7));
+        fake.propertyReadFailure = WinApi.E_ACCESSDENIED;
+        store().save(next);
+        fake.propertyReadFailure = null;
+        assertEquals(next.x5tS256(), store().load(SYSTEM).credential().orElseThrow().x5tS256());
+    }
+
+    @Test
     void aDeleteThatWindowsRefusesIsAStoreException() {
         valid(SYSTEM);
         fake.storeWriteFailure = WinApi.E_ACCESSDENIED;
