@@ -121,10 +121,15 @@ final class LockFiles {
         }
     }
 
-    private static void recordHolder(FileChannel ch) throws IOException {
+    /** Best effort: the pid is diagnostics only, and a full disk must not stop the lock holder. */
+    private static void recordHolder(FileChannel ch) {
         byte[] line = ("pid " + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
-        ch.truncate(0);
-        ch.write(ByteBuffer.wrap(line), 0);
+        try {
+            ch.write(ByteBuffer.wrap(line), 0);
+            ch.truncate(line.length);
+        } catch (IOException e) {
+            // A stale or missing pid only makes a timeout message less precise.
+        }
     }
 
     /**
