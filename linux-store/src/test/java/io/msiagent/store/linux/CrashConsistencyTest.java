@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.msiagent.core.KeyMatch;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.testing.TestCredentials;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,13 +33,23 @@ class CrashConsistencyTest {
         int trials = Integer.getInteger("msi.crashTrials", 25);
         Path dir = tmp.resolve("certs");
         Random random = new Random(42);
-        LinuxCredentialStore reader = LinuxCredentialStore.builder().directory(dir).build();
+        LinuxCredentialStore reader = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
+        TestCredentials ca = TestCredentials.newCa();
+        String[] args = new String[5];
+        args[0] = "save-loop";
+        args[1] = dir.toString();
+        for (int i = 0; i < 3; i++) {
+            Path seed = tmp.resolve("seed-" + i);
+            LinuxCredentialStore.builder().directory(seed).build().save(ca.credential(SYSTEM));
+            args[2 + i] = seed.toString();
+        }
+        reader.save(ca.credential(SYSTEM)); // the entry every crash must leave loadable (it or a successor)
         for (int trial = 0; trial < trials; trial++) {
             Path err = tmp.resolve("child.err");
-            Process child = ChildJvm.start(err, "save-loop", dir.toString());
+            Process child = ChildJvm.start(err, args);
             try {
                 assertEquals("READY", ChildJvm.firstLine(child, 120), () -> PermissionsTest.readQuietly(err));
-                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(random.nextInt(400_000)));
+                LockSupport.parkNanos(TimeUnit.MICROSECONDS.toNanos(random.nextInt(300_000)));
             } finally {
                 child.destroyForcibly();
                 assertTrue(child.waitFor(30, TimeUnit.SECONDS));
