@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,7 +65,7 @@ final class LockFiles {
                     if (h.channel == null) {
                         h.channel = SecureFiles.openPrivateFile(key);
                     }
-                    FileLock fl = h.channel.tryLock();
+                    FileLock fl = tryLock(h.channel);
                     if (fl != null) {
                         h.fileLock = fl;
                         recordHolder(h.channel);
@@ -90,6 +91,18 @@ final class LockFiles {
                 closeChannel(h);
                 h.inProcess.unlock();
             }
+        }
+    }
+
+    /**
+     * The file lock, or null while another process holds it. Another path naming the same file
+     * (a hard link) has its own in-process lock; this JVM's lock on it then counts as busy too.
+     */
+    private static FileLock tryLock(FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            return null;
         }
     }
 
