@@ -18,8 +18,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * never shorter than one second.
  */
 public final class RenewalPolicy {
-    private static final RenewalPolicy DEFAULTS = builder().build();
     private static final Duration MIN_WAIT = Duration.ofSeconds(1);
+    private static final RenewalPolicy DEFAULTS = builder().build();
 
     private final double fraction;
     private final double jitter;
