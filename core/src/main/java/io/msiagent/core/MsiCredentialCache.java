@@ -25,6 +25,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Enumeration;
 import java.util.List;
 import java.util.Objects;
 import java.util.ServiceLoader;
@@ -39,6 +40,8 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509TrustManager;
@@ -121,7 +124,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     /** The last few generations, newest last, for in-flight handshakes. */
     private volatile Published[] recent = new Published[0];
     private volatile SSLContext sslContext;
-    private volatile TokenGateway tokenGateway;
+    private volatile GenerationTokenClient tokenClient;
 
     private final Object stateLock = new Object();
     // Guarded by stateLock:
@@ -533,6 +536,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
         }
         if (published != null) {
+            invalidateTlsSessions();
             f.result.complete(published);
             LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
                     published.credential.notAfter(), published.credential.renewAt());
@@ -851,7 +855,7 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     private AccessToken requestWithRemediation(MtlsCredential c, String resource, TokenType type) {
         try {
-            return tokenGateway().requestToken(c.tokenEndpoint(), c.clientId(), resource, type);
+            return tokenGateway(c.generation()).requestToken(c.tokenEndpoint(), c.clientId(), resource, type);
         } catch (TokenEndpointException e) {
             if (!isRemediable(e)) {
                 throw new TokenAcquisitionException(resource, e);
@@ -860,7 +864,8 @@ public final class MsiCredentialCache implements AutoCloseable {
                     e.error() != null ? e.error() : "TLS failure");
             Published renewed = renewReplacing(c.x5tS256());
             try {
-                return tokenGateway().requestToken(renewed.credential.tokenEndpoint(), renewed.credential.clientId(), resource, type);
+                return tokenGateway(renewed.credential.generation()).requestToken(renewed.credential.tokenEndpoint(),
+                        renewed.credential.clientId(), resource, type);
             } catch (TokenEndpointException e2) {
                 throw new TokenAcquisitionException(resource, e2);
             }
@@ -883,23 +888,55 @@ public final class MsiCredentialCache implements AutoCloseable {
         return false;
     }
 
-    private TokenGateway tokenGateway() {
-        TokenGateway g = tokenGateway;
-        if (g == null) {
+    /**
+     * The token client for one credential generation. A new generation gets a new client: pooled
+     * connections of the old one were handshaken with the old certificate, and a token requested
+     * over them would be bound to it.
+     */
+    private TokenGateway tokenGateway(long forGeneration) {
+        if (tokenGatewayOverride != null) {
+            return tokenGatewayOverride;
+        }
+        GenerationTokenClient t = tokenClient;
+        if (t == null || t.generation != forGeneration) {
             synchronized (this) {
-                g = tokenGateway;
-                if (g == null) {
-                    if (tokenGatewayOverride != null) {
-                        g = tokenGatewayOverride;
-                    } else {
-                        MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager).build();
-                        g = client::requestToken;
-                    }
-                    tokenGateway = g;
+                t = tokenClient;
+                if (t == null || t.generation != forGeneration) {
+                    MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager).build();
+                    t = new GenerationTokenClient(forGeneration, client);
+                    tokenClient = t;
                 }
             }
         }
-        return g;
+        return t.client::requestToken;
+    }
+
+    private static final class GenerationTokenClient {
+        final long generation;
+        final MtlsTokenClient client;
+
+        GenerationTokenClient(long generation, MtlsTokenClient client) {
+            this.generation = generation;
+            this.client = client;
+        }
+    }
+
+    /**
+     * After a rotation, cached TLS sessions of our own context must not be resumed: a resumed
+     * session keeps the old client certificate (and a token requested over it would be bound to it).
+     */
+    private void invalidateTlsSessions() {
+        SSLContext ctx = sslContext;
+        if (ctx == null) {
+            return;
+        }
+        SSLSessionContext sessions = ctx.getClientSessionContext();
+        for (Enumeration<byte[]> ids = sessions.getIds(); ids.hasMoreElements(); ) {
+            SSLSession session = sessions.getSession(ids.nextElement());
+            if (session != null) {
+                session.invalidate();
+            }
+        }
     }
 
     // ---------------------------------------------------------------- defaults
