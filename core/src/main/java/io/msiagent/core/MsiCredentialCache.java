@@ -33,10 +33,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -86,15 +88,23 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
+    /**
+     * A token and the certificate it is bound to. {@code boundX5t} is the very String instance of
+     * the generation it was checked against, so the hot path compares references; a timer sets
+     * {@code refreshDue} at half the token's life, so the hot path reads no clock.
+     */
     private static final class CachedToken {
         final AccessToken token;
+        final String boundX5t;
         final long refreshAtMillis;
         final long expiresAtMillis;
+        volatile boolean refreshDue;
 
-        CachedToken(AccessToken token, long obtainedAtMillis) {
+        CachedToken(AccessToken token, String boundX5t, long refreshAtMillis, long expiresAtMillis) {
             this.token = token;
-            this.expiresAtMillis = token.expiresOn().toEpochMilli();
-            this.refreshAtMillis = obtainedAtMillis + (expiresAtMillis - obtainedAtMillis) / 2;
+            this.boundX5t = boundX5t;
+            this.refreshAtMillis = refreshAtMillis;
+            this.expiresAtMillis = expiresAtMillis;
         }
     }
 
@@ -125,6 +135,9 @@ public final class MsiCredentialCache implements AutoCloseable {
     private volatile Published[] recent = new Published[0];
     private volatile SSLContext sslContext;
     private volatile GenerationTokenClient tokenClient;
+    /** A key made in the background after a publish, so the next renewal does not wait for key generation. */
+    private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
+    private final boolean prepareKeys;
 
     private final Object stateLock = new Object();
     // Guarded by stateLock:
@@ -137,7 +150,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private Instant nextAttempt;
     private Throwable lastFailure;
     private String lastStoreProblem;
-    private boolean closed;
+    private volatile boolean closed;
 
     private MsiCredentialCache(Builder b) {
         this.identity = b.identity;
@@ -154,6 +167,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.lockWait = b.lockWait;
         this.tokenTypeOverride = b.tokenType;
         this.tokenGatewayOverride = b.tokenGateway;
+        this.prepareKeys = b.prepareKeys;
         this.keyManager = new RotatingKeyManager(this);
         this.trustManager = CompositeTrustManager.create(b.trustedCertificates);
     }
@@ -232,7 +246,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (p != null) {
             TokenType type = tokenTypeOverride != null ? tokenTypeOverride : p.defaultTokenType;
             CachedToken t = (type == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
-            if (t != null && t.token.x5tS256().equals(p.x5tS256) && clock.millis() < t.refreshAtMillis) {
+            if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
                 return t.token;
             }
         }
@@ -245,7 +259,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         Published p = current;
         if (p != null) {
             CachedToken t = (tokenType == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
-            if (t != null && t.token.x5tS256().equals(p.x5tS256) && clock.millis() < t.refreshAtMillis) {
+            if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
                 return t.token;
             }
         }
@@ -355,10 +369,22 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     /**
      * Re-checks the schedule against the wall clock: withdraws a credential that expired while the
-     * timers slept (a suspended VM), starts a renewal that is due, and re-arms the timers. Cheap;
+     * timers slept (a suspended VM), starts a renewal that is due, re-arms the timers, and marks
+     * cached tokens past their refresh time for refresh. Cheap;
      * the agent calls it on resume or when it notices a clock jump.
      */
     public void replan() {
+        long nowMillis = clock.millis();
+        for (CachedToken t : popTokens.values()) {
+            if (nowMillis >= t.refreshAtMillis) {
+                t.refreshDue = true;
+            }
+        }
+        for (CachedToken t : bearerTokens.values()) {
+            if (nowMillis >= t.refreshAtMillis) {
+                t.refreshDue = true;
+            }
+        }
         Published p;
         synchronized (stateLock) {
             if (closed || current == null) {
@@ -393,6 +419,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         if (ownsExecutor) {
             executor.shutdownNow();
+        }
+        ManagedKey spare = spareKey.getAndSet(null);
+        if (spare != null) {
+            spare.discard();
         }
     }
 
@@ -538,6 +568,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (published != null) {
             invalidateTlsSessions();
             f.result.complete(published);
+            prepareSpareKey();
             LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
                     published.credential.notAfter(), published.credential.renewAt());
             notifyListeners(event);
@@ -783,7 +814,36 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
+    private void prepareSpareKey() {
+        if (!prepareKeys || spareKey.get() != null) {
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                if (closed || spareKey.get() != null) {
+                    return;
+                }
+                try {
+                    ManagedKey key = keyProvider.create(minimumProtection);
+                    if (!key.protection().isAtLeast(minimumProtection) || !spareKey.compareAndSet(null, key)) {
+                        key.discard();
+                    } else if (closed && spareKey.compareAndSet(key, null)) {
+                        key.discard();
+                    }
+                } catch (RuntimeException e) {
+                    LOG.debug("Preparing the next key failed; the next renewal makes its own: {}", e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            LOG.debug("Executor refused key preparation: {}", e.getMessage());
+        }
+    }
+
     private ManagedKey createKey() {
+        ManagedKey spare = spareKey.getAndSet(null);
+        if (spare != null) {
+            return spare;
+        }
         ManagedKey key;
         try {
             key = keyProvider.create(minimumProtection);
@@ -831,7 +891,10 @@ public final class MsiCredentialCache implements AutoCloseable {
                 CachedToken cached = tokens.get(resource);
                 long now = clock.millis();
                 boolean bound = cached != null && cached.token.x5tS256().equals(p.x5tS256);
-                if (bound && now < cached.refreshAtMillis) {
+                if (bound && now < cached.refreshAtMillis && !cached.refreshDue) {
+                    if (cached.boundX5t != p.x5tS256) {
+                        cacheToken(tokens, resource, cached.token, p, now);
+                    }
                     return cached.token;
                 }
                 AccessToken token;
@@ -844,12 +907,27 @@ public final class MsiCredentialCache implements AutoCloseable {
                     }
                     throw e;
                 }
-                tokens.put(resource, new CachedToken(token, clock.millis()));
                 Published after = current;
+                cacheToken(tokens, resource, token, after != null ? after : p, clock.millis());
                 if (after == null || token.x5tS256().equals(after.x5tS256) || round == 1) {
                     return token;
                 }
             }
+        }
+    }
+
+    private void cacheToken(ConcurrentHashMap<String, CachedToken> tokens, String resource, AccessToken token, Published p, long nowMillis) {
+        long expires = token.expiresOn().toEpochMilli();
+        long refreshAt = nowMillis + (expires - nowMillis) / 2;
+        String bound = token.x5tS256().equals(p.x5tS256) ? p.x5tS256 : token.x5tS256();
+        CachedToken entry = new CachedToken(token, bound, refreshAt, expires);
+        tokens.put(resource, entry);
+        try {
+            executor.schedule(() -> {
+                entry.refreshDue = true;
+            }, Math.max(0, refreshAt - nowMillis), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            entry.refreshDue = true;
         }
     }
 
@@ -1002,6 +1080,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         private final List<X509Certificate> trustedCertificates = new ArrayList<>();
         private TokenType tokenType;
         private TokenGateway tokenGateway;
+        private boolean prepareKeys = true;
 
         private Builder() {
         }
@@ -1080,6 +1159,15 @@ public final class MsiCredentialCache implements AutoCloseable {
         /** Token type for {@link #acquireToken(String)}; default MTLS_POP when attested, else BEARER. */
         public Builder tokenType(TokenType tokenType) {
             this.tokenType = tokenType;
+            return this;
+        }
+
+        /**
+         * Whether to make the next key in the background after each publish, so that a renewal
+         * does not wait for key generation (default true).
+         */
+        public Builder prepareKeys(boolean prepareKeys) {
+            this.prepareKeys = prepareKeys;
             return this;
         }
 

@@ -107,9 +107,9 @@ class AcquireTokenTest {
     void tokensAreRefreshedAtHalfTheirLifetime() {
         build(null);
         AccessToken first = cache.acquireToken(ARM);
-        clock.advance(Duration.ofMinutes(29));
+        executor.advance(Duration.ofMinutes(29));
         assertSame(first, cache.acquireToken(ARM));
-        clock.advance(Duration.ofMinutes(2));
+        executor.advance(Duration.ofMinutes(2));
         AccessToken second = cache.acquireToken(ARM);
         assertNotEquals(first.token(), second.token());
     }
@@ -118,10 +118,10 @@ class AcquireTokenTest {
     void aFailedRefreshServesTheStillValidCachedToken() {
         build(null);
         AccessToken first = cache.acquireToken(ARM);
-        clock.advance(Duration.ofMinutes(40));
+        executor.advance(Duration.ofMinutes(40));
         endpoint.failures.add(() -> new TokenEndpointException("503", 503, "temporarily_unavailable", null, "c", "s", null));
         assertSame(first, cache.acquireToken(ARM));
-        clock.advance(Duration.ofMinutes(25));
+        executor.advance(Duration.ofMinutes(25));
         endpoint.failures.add(() -> new TokenEndpointException("503", 503, "temporarily_unavailable", null, "c", "s", null));
         TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
         assertEquals(503, e.tokenEndpointException().status());
@@ -172,5 +172,15 @@ class AcquireTokenTest {
         assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
         assertEquals(1, endpoint.requests.size());
         assertEquals(1, imds.issueCalls.get());
+    }
+
+    @Test
+    void replanAfterASuspendMarksOverdueTokensForRefresh() {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        clock.advance(Duration.ofMinutes(45));
+        assertSame(first, cache.acquireToken(ARM), "the refresh timer has not fired (the VM slept)");
+        cache.replan();
+        assertNotEquals(first.token(), cache.acquireToken(ARM).token());
     }
 }

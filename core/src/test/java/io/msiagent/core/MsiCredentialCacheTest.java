@@ -339,4 +339,42 @@ class MsiCredentialCacheTest {
         assertEquals(other.x5tS256(), cache.get().x5tS256());
         assertEquals(issuedBefore, imds.issueCalls.get(), "no second issuance on this machine");
     }
+
+    @Test
+    void theNextKeyIsPreparedInTheBackgroundSoRenewalDoesNotWaitForKeyGeneration() {
+        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        PooledKeyProvider pool = new PooledKeyProvider();
+        io.msiagent.core.spi.KeyProvider counting = new io.msiagent.core.spi.KeyProvider() {
+            @Override
+            public String name() {
+                return "counting";
+            }
+
+            @Override
+            public boolean isSupported() {
+                return true;
+            }
+
+            @Override
+            public KeyProtection bestAvailableProtection() {
+                return KeyProtection.SOFTWARE;
+            }
+
+            @Override
+            public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
+                created.incrementAndGet();
+                return pool.create(minimum);
+            }
+        };
+        MsiCredentialCache cache = cache(counting);
+        cache.get();
+        assertEquals(1, created.get());
+        executor.runDue();
+        assertEquals(2, created.get(), "the spare key was made after the publish");
+        MtlsCredential second = cache.refresh();
+        assertEquals(2, created.get(), "the renewal used the spare key instead of making one");
+        assertTrue(KeyMatch.matches(second.certificate().getPublicKey(), second.privateKey()));
+        executor.runDue();
+        assertEquals(3, created.get());
+    }
 }
