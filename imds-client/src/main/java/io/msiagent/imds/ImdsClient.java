@@ -3,6 +3,8 @@ package io.msiagent.imds;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.Proxy;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.Locale;
@@ -34,33 +36,74 @@ public final class ImdsClient {
     static final String ENV_ENDPOINT = "MSI_AGENT_IMDS_ENDPOINT";
     static final String ENV_POD_IDENTITY = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
 
-    private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
-    private static final JsonMapper MAPPER = new JsonMapper();
     private static final String METADATA = "getplatformmetadata";
     private static final String ISSUE = "issuecredential";
 
     private final String endpoint;
-    private final HttpUrl baseUrl;
-    private final RetryingCaller caller;
+    private final Builder settings;
     private final ImdsErrors errors;
+    /**
+     * OkHttp and Jackson, set up on the first call. A process that finds a fresh credential in the
+     * store never calls IMDS, and building them eagerly cost ~0.5 s of a cold start (class loading
+     * and the platform TLS set-up OkHttp does even for plain HTTP).
+     */
+    private volatile Wire wire;
+
+    /** The HTTP side of the client, made once, on first use. */
+    private static final class Wire {
+        static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+        static final JsonMapper MAPPER = new JsonMapper();
+
+        final HttpUrl baseUrl;
+        final RetryingCaller caller;
+
+        Wire(String endpoint, Builder b) {
+            this.baseUrl = HttpUrl.get(endpoint);
+            OkHttpClient http = new OkHttpClient.Builder()
+                    .proxy(Proxy.NO_PROXY) // IMDS is link-local: a proxy could only intercept it
+                    .connectTimeout(b.connectTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                    .retryOnConnectionFailure(false) // the RetryPolicy is the only one that retries
+                    .followRedirects(false)
+                    .build();
+            this.caller = new RetryingCaller(http, RetryPolicy.imds(b.jitter), b.sleeper, b.time, b.callDeadline);
+        }
+    }
 
     private ImdsClient(Builder b) {
         this.endpoint = stripTrailingSlashes(b.endpoint != null ? b.endpoint : resolveEndpoint(null, System.getenv()));
-        HttpUrl url = HttpUrl.parse(endpoint);
-        if (url == null) {
-            throw new IllegalArgumentException("IMDS endpoint is not an http(s) URL: '" + endpoint + "'");
-        }
-        this.baseUrl = url;
-        OkHttpClient http = new OkHttpClient.Builder()
-                .proxy(Proxy.NO_PROXY) // IMDS is link-local: a proxy could only intercept it
-                .connectTimeout(b.connectTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
-                .retryOnConnectionFailure(false) // the RetryPolicy is the only one that retries
-                .followRedirects(false)
-                .build();
-        this.caller = new RetryingCaller(http, RetryPolicy.imds(b.jitter), b.sleeper, b.time, b.callDeadline);
+        requireHttpUrl(endpoint);
+        this.settings = b.copy();
         this.errors = new ImdsErrors(endpoint, b.callDeadline);
+    }
+
+    /** Validated with the JDK's URI parser so that building a client loads nothing of OkHttp. */
+    private static void requireHttpUrl(String url) {
+        try {
+            URI uri = new URI(url);
+            String scheme = uri.getScheme();
+            if (uri.getHost() == null || scheme == null
+                    || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))) {
+                throw new URISyntaxException(url, "not an http(s) URL with a host");
+            }
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("IMDS endpoint is not an http(s) URL: '" + url + "'", e);
+        }
+    }
+
+    private Wire wire() {
+        Wire w = wire;
+        if (w == null) {
+            synchronized (this) {
+                w = wire;
+                if (w == null) {
+                    w = new Wire(endpoint, settings);
+                    wire = w;
+                }
+            }
+        }
+        return w;
     }
 
     public static Builder builder() {
@@ -87,7 +130,7 @@ public final class ImdsClient {
         Objects.requireNonNull(identity, "identity");
         String requestId = newRequestId();
         Request request = imdsRequest(METADATA, identity, requestId).get().build();
-        Outcome outcome = caller.call(request, "IMDS " + METADATA, requestId);
+        Outcome outcome = wire().caller.call(request, "IMDS " + METADATA, requestId);
         if (outcome.ending() != Outcome.Ending.SUCCESS) {
             if (outcome.status() == 404 && outcome.ending() == Outcome.Ending.RETRIES_EXHAUSTED) {
                 throw errors.v1Only(outcome, requestId);
@@ -118,14 +161,14 @@ public final class ImdsClient {
             throw new IllegalArgumentException("csrDer is empty");
         }
         String requestId = newRequestId();
-        ObjectNode body = MAPPER.createObjectNode().put("csr", Base64.getEncoder().encodeToString(csrDer));
+        ObjectNode body = Wire.MAPPER.createObjectNode().put("csr", Base64.getEncoder().encodeToString(csrDer));
         if (attestationToken != null && !attestationToken.isBlank()) {
             body.put("attestation_token", attestationToken);
         }
         Request request = imdsRequest(ISSUE, identity, requestId)
-                .post(RequestBody.create(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), JSON))
+                .post(RequestBody.create(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), Wire.JSON))
                 .build();
-        Outcome outcome = caller.call(request, "IMDS " + ISSUE, requestId);
+        Outcome outcome = wire().caller.call(request, "IMDS " + ISSUE, requestId);
         if (outcome.ending() != Outcome.Ending.SUCCESS) {
             throw errors.failed(ISSUE, outcome, requestId);
         }
@@ -137,7 +180,7 @@ public final class ImdsClient {
     }
 
     private Request.Builder imdsRequest(String operation, IdentitySelector identity, String requestId) {
-        HttpUrl.Builder url = baseUrl.newBuilder()
+        HttpUrl.Builder url = wire().baseUrl.newBuilder()
                 .addPathSegments("metadata/identity/" + operation)
                 .addQueryParameter("cred-api-version", "2.0");
         if (!identity.isSystemAssigned()) {
@@ -217,6 +260,19 @@ public final class ImdsClient {
 
         public ImdsClient build() {
             return new ImdsClient(this);
+        }
+
+        /** A snapshot, so that changing this builder later cannot change a built client. */
+        private Builder copy() {
+            Builder c = new Builder();
+            c.endpoint = endpoint;
+            c.connectTimeout = connectTimeout;
+            c.readTimeout = readTimeout;
+            c.callDeadline = callDeadline;
+            c.sleeper = sleeper;
+            c.jitter = jitter;
+            c.time = time;
+            return c;
         }
 
         static Duration positive(Duration d, String name) {
