@@ -235,9 +235,28 @@ class MsiCredentialCacheTest {
 
     @Test
     void almostExpiredCertificateIsRejected() {
-        imds.lifetime = Duration.ofSeconds(5);
+        imds.lifetime = Duration.ofHours(1);
+        imds.notBeforeOffset = Duration.ofSeconds(5).minusHours(1);
         CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
-        assertTrue(e.getMessage().contains("validity left"), e.getMessage());
+        assertTrue(e.getMessage().contains("validity left") && e.getMessage().contains("clock is ahead"), e.getMessage());
+    }
+
+    @Test
+    void aTenSecondCertificateIsAcceptedEvenMidSecond() {
+        // notAfter is truncated to the second: issued at .500, a 10 s certificate has 9.5 s left.
+        clock.set(Instant.parse("2026-11-22T12:00:00.500Z"));
+        imds.lifetime = Duration.ofSeconds(10);
+        MtlsCredential c = cache().get();
+        assertEquals(Duration.ofSeconds(10), Duration.between(c.notBefore(), c.notAfter()));
+        assertTrue(c.renewAt().isAfter(clock.instant()) && c.renewAt().isBefore(c.notAfter()), c.renewAt().toString());
+    }
+
+    @Test
+    void aCertificateTooShortLivedToUseIsRefusedBlamingItsLifetime() {
+        imds.lifetime = Duration.ofSeconds(2);
+        clock.set(Instant.parse("2026-11-22T12:00:00.500Z"));
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+        assertTrue(e.getMessage().contains("lifetime of 2000 ms is too short"), e.getMessage());
     }
 
     @Test
