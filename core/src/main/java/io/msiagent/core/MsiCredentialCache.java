@@ -146,6 +146,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private ScheduledFuture<?> renewTimer;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> retryTimer;
+    /** A renewal or retry timer fired while another flight ran: if that flight fails, retry. */
+    private boolean renewalPending;
     private int failedAttempts;
     private Instant nextAttempt;
     private Throwable lastFailure;
@@ -514,7 +516,11 @@ public final class MsiCredentialCache implements AutoCloseable {
     private void startBackgroundRenewal(Published due) {
         Flight f;
         synchronized (stateLock) {
-            if (closed || flight != null || current != due) {
+            if (closed || current != due) {
+                return;
+            }
+            if (flight != null) {
+                renewalPending = true;
                 return;
             }
             f = new Flight(Mode.RENEW, due.x5tS256, true);
@@ -528,7 +534,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         Flight f;
         synchronized (stateLock) {
             retryTimer = null;
-            if (closed || flight != null) {
+            if (closed) {
+                return;
+            }
+            if (flight != null) {
+                renewalPending = true;
                 return;
             }
             Published p = current;
@@ -556,8 +566,12 @@ public final class MsiCredentialCache implements AutoCloseable {
     private void finish(Flight f, MtlsCredential acquired, RuntimeException failure) {
         Published published = null;
         CredentialEvent event;
+        boolean retry;
         synchronized (stateLock) {
             flight = null;
+            Published p = current;
+            retry = f.background || renewalPending || (p != null && !clock.instant().isBefore(p.credential.renewAt()));
+            renewalPending = false;
             if (acquired != null && !closed) {
                 published = publish(acquired);
                 event = new CredentialEvent(published.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED,
@@ -580,7 +594,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return;
         }
         f.result.completeExceptionally(failure);
-        if (f.background) {
+        if (retry) {
             scheduleRetry(failure);
         } else {
             LOG.warn("Acquisition for {} failed: {}", identity, failure.getMessage());
@@ -686,6 +700,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private void expire(Published p) {
+        boolean retry;
         synchronized (stateLock) {
             if (current != p) {
                 return;
@@ -698,9 +713,18 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
             current = null;
             expiryTimer = null;
+            if (flight != null) {
+                renewalPending = true;
+                retry = false;
+            } else {
+                retry = retryTimer == null;
+            }
         }
         LOG.warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
         notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
+        if (retry) {
+            scheduleRetry(null);
+        }
     }
 
     private void notifyListeners(CredentialEvent event) {

@@ -291,6 +291,44 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aRenewalDueDuringAFailingForegroundRefreshIsRetried() throws Exception {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Throwable> refreshOutcome = new java.util.concurrent.CompletableFuture<>();
+        Thread refresher = new Thread(() -> {
+            try {
+                cache.refresh();
+                refreshOutcome.complete(null);
+            } catch (Throwable e) {
+                refreshOutcome.complete(e);
+            }
+        });
+        refresher.start();
+        awaitIssueCalls(2);
+        // renewAt passes while the foreground refresh is in IMDS: the renew timer finds a flight running.
+        executor.advance(Duration.between(clock.instant(), first.renewAt()).plusSeconds(1));
+        imds.failNext(1);
+        imds.gate.countDown();
+        assertTrue(refreshOutcome.get(20, java.util.concurrent.TimeUnit.SECONDS) instanceof IssuanceException);
+        imds.gate = null;
+        assertTrue(cache.status().nextRenewalAttempt() != null, "a retry is scheduled after the failed foreground flight");
+
+        executor.advance(Duration.ofMinutes(30));
+
+        assertEquals(2, cache.get().generation(), "the renewal that was due is retried and succeeds");
+        assertEquals(3, imds.issueCalls.get());
+    }
+
+    private void awaitIssueCalls(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (imds.issueCalls.get() < n) {
+            assertTrue(System.nanoTime() < deadline, "issue call " + n + " never came");
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
     void aThrowingListenerDoesNotBreakTheEngine() {
         MsiCredentialCache cache = cache();
         cache.addListener(e -> {
