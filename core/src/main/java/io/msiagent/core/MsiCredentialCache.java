@@ -33,6 +33,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -118,6 +121,13 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService executor;
     private final boolean ownsExecutor;
+    /**
+     * Runs every acquisition. Timers only hand flights to it, so a slow one (a store lock wait,
+     * IMDS retries) never delays the expiry, retry or token timers; foreground callers only wait
+     * on it, so an interrupted caller fails alone.
+     */
+    private final Executor worker;
+    private final boolean ownsWorker;
     private final RenewalPolicy policy;
     private final Duration lockWait;
     private final TokenType tokenTypeOverride;
@@ -165,6 +175,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.minimumProtection = b.minimumProtection;
         this.ownsExecutor = b.executor == null;
         this.executor = b.executor != null ? b.executor : defaultExecutor();
+        this.ownsWorker = b.worker == null;
+        this.worker = b.worker != null ? b.worker : defaultWorker();
         this.policy = b.policy;
         this.lockWait = b.lockWait;
         this.tokenTypeOverride = b.tokenType;
@@ -350,7 +362,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 f = flight;
             }
             if (leader) {
-                runFlight(f);
+                launch(f);
                 return await(f).credential;
             }
             Published joined = awaitQuietly(f);
@@ -427,6 +439,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (ownsExecutor) {
             executor.shutdownNow();
         }
+        if (ownsWorker) {
+            // Not shutdownNow: a running flight finishes (and releases the store lock) but publishes nothing.
+            ((ExecutorService) worker).shutdown();
+        }
         ManagedKey spare = spareKey.getAndSet(null);
         if (spare != null) {
             spare.discard();
@@ -486,7 +502,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             f = flight;
         }
         if (leader) {
-            runFlight(f);
+            launch(f);
         }
         return await(f);
     }
@@ -508,7 +524,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             f = flight;
         }
         if (leader) {
-            runFlight(f);
+            launch(f);
         }
         return await(f);
     }
@@ -526,7 +542,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             f = new Flight(Mode.RENEW, due.x5tS256, true);
             flight = f;
         }
-        runFlight(f);
+        launch(f);
     }
 
     /** A retry after failed background attempts; after expiry it acquires from scratch. */
@@ -545,7 +561,17 @@ public final class MsiCredentialCache implements AutoCloseable {
             f = p == null ? new Flight(Mode.COLD, null, true) : new Flight(Mode.RENEW, p.x5tS256, true);
             flight = f;
         }
-        runFlight(f);
+        launch(f);
+    }
+
+    /** Hands {@code f} to the worker; a refusing worker fails the flight (and its waiters) at once. */
+    private void launch(Flight f) {
+        try {
+            worker.execute(() -> runFlight(f));
+        } catch (RejectedExecutionException e) {
+            finish(f, null, new CredentialUnavailableException("the acquisition worker of the credential cache for " + identity
+                    + " refused the acquisition (shut down?)", e));
+        }
     }
 
     private void runFlight(Flight f) {
@@ -848,7 +874,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return;
         }
         try {
-            executor.execute(() -> {
+            worker.execute(() -> {
                 if (closed || spareKey.get() != null) {
                     return;
                 }
@@ -864,7 +890,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
             });
         } catch (RejectedExecutionException e) {
-            LOG.debug("Executor refused key preparation: {}", e.getMessage());
+            LOG.debug("Worker refused key preparation: {}", e.getMessage());
         }
     }
 
@@ -1097,6 +1123,14 @@ public final class MsiCredentialCache implements AutoCloseable {
         return executor;
     }
 
+    private static ExecutorService defaultWorker() {
+        return Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "msi-credential-acquisition");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
     /** Configuration of a {@link MsiCredentialCache}; every setting has a default that works on an Azure VM. */
     public static final class Builder {
         private ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
@@ -1110,6 +1144,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         private KeyProtection minimumProtection = KeyProtection.SOFTWARE;
         private Clock clock = Clock.systemUTC();
         private ScheduledExecutorService executor;
+        private Executor worker;
         private RenewalPolicy policy = RenewalPolicy.defaults();
         private Duration lockWait = Duration.ofSeconds(30);
         private final List<X509Certificate> trustedCertificates = new ArrayList<>();
@@ -1168,7 +1203,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return this;
         }
 
-        /** Runs timers and background renewals. Default: one daemon thread, shut down by {@link #close()}. */
+        /** Runs the timers (acquisitions run elsewhere). Default: one daemon thread, shut down by {@link #close()}. */
         public Builder executor(ScheduledExecutorService executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
@@ -1203,6 +1238,15 @@ public final class MsiCredentialCache implements AutoCloseable {
          */
         public Builder prepareKeys(boolean prepareKeys) {
             this.prepareKeys = prepareKeys;
+            return this;
+        }
+
+        /**
+         * Test seam: runs acquisitions (default: daemon threads owned by the cache). A direct
+         * executor makes timer-started renewals run inside the fake executor's advance().
+         */
+        Builder worker(Executor worker) {
+            this.worker = Objects.requireNonNull(worker, "worker");
             return this;
         }
 

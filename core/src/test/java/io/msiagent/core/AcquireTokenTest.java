@@ -54,7 +54,7 @@ class AcquireTokenTest {
 
     private MsiCredentialCache build(TokenType preference) {
         cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).tokenType(preference).tokenGateway(endpoint).build();
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenType(preference).tokenGateway(endpoint).build();
         return cache;
     }
 
@@ -207,7 +207,7 @@ class AcquireTokenTest {
                     public String unavailableReason() {
                         return null;
                     }
-                }).clock(clock).executor(executor).tokenGateway(endpoint).build();
+                }).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(endpoint).build();
         assertEquals(TokenType.MTLS_POP, cache.acquireToken(ARM).tokenType());
     }
 }

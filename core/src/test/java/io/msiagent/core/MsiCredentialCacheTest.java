@@ -40,6 +40,7 @@ class MsiCredentialCacheTest {
                 .keyAttestor(null)
                 .clock(clock)
                 .executor(executor)
+                .worker(Runnable::run)
                 .build();
         cache.addListener(events::add);
         caches.add(cache);
@@ -262,7 +263,7 @@ class MsiCredentialCacheTest {
     @Test
     void keyProtectionBelowTheMinimumFailsClosed() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new SoftwareKeyProvider())
-                .keyAttestor(null).minimumProtection(KeyProtection.KEYGUARD).clock(clock).executor(executor).build();
+                .keyAttestor(null).minimumProtection(KeyProtection.KEYGUARD).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         KeyProtectionException e = assertThrows(KeyProtectionException.class, cache::get);
         assertEquals(KeyProtection.KEYGUARD, e.required());
@@ -318,6 +319,73 @@ class MsiCredentialCacheTest {
 
         assertEquals(2, cache.get().generation(), "the renewal that was due is retried and succeeds");
         assertEquals(3, imds.issueCalls.get());
+    }
+
+    @Test
+    void aRenewalStuckInTheWorkerDoesNotDelayTheExpiryTimer() {
+        imds.lifetime = Duration.ofHours(1);
+        List<Runnable> held = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(r -> {
+                    if (hold.get()) {
+                        held.add(r);
+                    } else {
+                        r.run();
+                    }
+                }).prepareKeys(false).build();
+        caches.add(cache);
+        cache.addListener(events::add);
+        MtlsCredential first = cache.get();
+        hold.set(true);
+
+        executor.advance(Duration.between(clock.instant(), first.notAfter()).plusSeconds(1));
+
+        assertEquals(1, held.size(), "the renew timer handed the renewal to the worker instead of running it");
+        assertEquals(1, imds.issueCalls.get());
+        assertTrue(eventTypes().contains(CredentialEvent.Type.EXPIRED), "the expiry timer ran while the renewal was stuck");
+        assertEquals(CredentialState.EXPIRED, cache.status().state());
+        hold.set(false);
+        held.forEach(Runnable::run);
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void anInterruptedWaiterFailsAloneWhileTheFlightGoesOn() throws Exception {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).prepareKeys(false).build();
+        caches.add(cache);
+        imds.gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Object> leader = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Object> follower = new java.util.concurrent.CompletableFuture<>();
+        Thread a = new Thread(() -> outcome(cache, leader));
+        a.start();
+        awaitIssueCalls(1);
+        Thread b = new Thread(() -> outcome(cache, follower));
+        b.start();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (b.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        a.interrupt();
+        Object interrupted = leader.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(interrupted instanceof CredentialUnavailableException
+                && ((Exception) interrupted).getMessage().contains("interrupted"), String.valueOf(interrupted));
+        assertFalse(follower.isDone(), "the follower still waits for the flight");
+        imds.gate.countDown();
+        Object served = follower.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(served instanceof MtlsCredential, String.valueOf(served));
+        assertEquals(1, imds.issueCalls.get());
+        a.join(20_000);
+        b.join(20_000);
+    }
+
+    private static void outcome(MsiCredentialCache cache, java.util.concurrent.CompletableFuture<Object> into) {
+        try {
+            into.complete(cache.get());
+        } catch (RuntimeException e) {
+            into.complete(e);
+        }
     }
 
     private void awaitIssueCalls(int n) throws InterruptedException {
@@ -399,7 +467,7 @@ class MsiCredentialCacheTest {
 
     @Test
     void theNextKeyIsPreparedInTheBackgroundSoRenewalDoesNotWaitForKeyGeneration() {
-        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        List<io.msiagent.core.spi.ManagedKey> created = new CopyOnWriteArrayList<>();
         PooledKeyProvider pool = new PooledKeyProvider();
         io.msiagent.core.spi.KeyProvider counting = new io.msiagent.core.spi.KeyProvider() {
             @Override
@@ -419,20 +487,19 @@ class MsiCredentialCacheTest {
 
             @Override
             public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
-                created.incrementAndGet();
-                return pool.create(minimum);
+                io.msiagent.core.spi.ManagedKey key = pool.create(minimum);
+                created.add(key);
+                return key;
             }
         };
         MsiCredentialCache cache = cache(counting);
-        cache.get();
-        assertEquals(1, created.get());
-        executor.runDue();
-        assertEquals(2, created.get(), "the spare key was made after the publish");
+        MtlsCredential first = cache.get();
+        assertEquals(2, created.size(), "the spare key was made after the publish");
+        assertSame(created.get(0).privateKey(), first.privateKey());
         MtlsCredential second = cache.refresh();
-        assertEquals(2, created.get(), "the renewal used the spare key instead of making one");
+        assertSame(created.get(1).privateKey(), second.privateKey(), "the renewal used the spare key instead of making one");
         assertTrue(KeyMatch.matches(second.certificate().getPublicKey(), second.privateKey()));
-        executor.runDue();
-        assertEquals(3, created.get());
+        assertEquals(3, created.size(), "and the next spare was made after it");
     }
 
     @Test
@@ -469,7 +536,7 @@ class MsiCredentialCacheTest {
             }
         };
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(failing).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).build();
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         assertEquals(1, cache.get().generation());
         CredentialStatus status = cache.status();
@@ -485,7 +552,7 @@ class MsiCredentialCacheTest {
         try {
             busy.save(byOtherProcess);
             MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busy).keyProvider(new PooledKeyProvider())
-                    .keyAttestor(null).clock(clock).executor(executor).lockWait(Duration.ofMillis(50)).build();
+                    .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).lockWait(Duration.ofMillis(50)).build();
             caches.add(cache);
             assertEquals(byOtherProcess.x5tS256(), cache.get().x5tS256());
             assertEquals(0, imds.issueCalls.get());
@@ -500,7 +567,7 @@ class MsiCredentialCacheTest {
         io.msiagent.core.spi.StoreLock held = busy.lock(ManagedIdentityId.systemAssigned(), Duration.ofSeconds(1));
         try {
             MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busy).keyProvider(new PooledKeyProvider())
-                    .keyAttestor(null).clock(clock).executor(executor).lockWait(Duration.ofMillis(50)).build();
+                    .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).lockWait(Duration.ofMillis(50)).build();
             caches.add(cache);
             StoreException e = assertThrows(StoreException.class, cache::get);
             assertTrue(e.getMessage().contains("memory:system") && e.getMessage().contains("lock"), e.getMessage());
@@ -512,7 +579,7 @@ class MsiCredentialCacheTest {
 
     @Test
     void defaultsComeFromServiceLoaderWithTheSoftwareKeyProviderAsFallback() {
-        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).persistence(false).clock(clock).executor(executor).build();
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).persistence(false).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         MtlsCredential c = cache.get();
         assertEquals(KeyProtection.SOFTWARE, c.keyProtection());
@@ -546,7 +613,7 @@ class MsiCredentialCacheTest {
     @Test
     void anAttestedKeySendsTheTokenAndMarksTheCredentialAttested() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(attestor(() -> java.util.Optional.of("header.payload.sig"))).clock(clock).executor(executor).build();
+                .keyAttestor(attestor(() -> java.util.Optional.of("header.payload.sig"))).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         assertTrue(cache.get().attested());
         assertEquals("header.payload.sig", imds.lastAttestationToken);
@@ -557,7 +624,7 @@ class MsiCredentialCacheTest {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
                 .keyAttestor(attestor(() -> {
                     throw new IllegalStateException("MAA answered 503");
-                })).clock(clock).executor(executor).build();
+                })).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         AttestationException e = assertThrows(AttestationException.class, cache::get);
         assertTrue(e.getMessage().contains("fake-maa") && e.getMessage().contains("MAA answered 503")
@@ -568,7 +635,7 @@ class MsiCredentialCacheTest {
     @Test
     void noAttestationAvailableMeansAnUnattestedRequestWithoutAToken() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(attestor(java.util.Optional::empty)).clock(clock).executor(executor).build();
+                .keyAttestor(attestor(java.util.Optional::empty)).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         assertFalse(cache.get().attested());
         assertEquals(null, imds.lastAttestationToken);
