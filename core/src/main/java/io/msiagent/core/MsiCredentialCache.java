@@ -163,6 +163,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private Throwable lastFailure;
     private String lastStoreProblem;
     private volatile boolean closed;
+    private RejectedExecutionException timerRefusal;
 
     private MsiCredentialCache(Builder b) {
         this.identity = b.identity;
@@ -590,6 +591,18 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private void finish(Flight f, MtlsCredential acquired, RuntimeException failure) {
+        try {
+            settle(f, acquired, failure);
+        } finally {
+            // Whatever went wrong above, no waiter may hang.
+            if (!f.result.isDone()) {
+                f.result.completeExceptionally(new CredentialUnavailableException("acquisition of " + identity
+                        + " ended without a result", failure));
+            }
+        }
+    }
+
+    private void settle(Flight f, MtlsCredential acquired, RuntimeException failure) {
         Published published = null;
         CredentialEvent event;
         boolean retry;
@@ -600,6 +613,14 @@ public final class MsiCredentialCache implements AutoCloseable {
             renewalPending = false;
             if (acquired != null && !closed) {
                 published = publish(acquired);
+                if (closed) {
+                    // The executor refused the new snapshot's timers.
+                    published = null;
+                    failure = new CredentialUnavailableException("the executor of the credential cache for " + identity
+                            + " refused a timer (shut down by its owner?); the cache is closed", timerRefusal);
+                }
+            }
+            if (published != null) {
                 event = new CredentialEvent(published.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED,
                         clock.instant(), published.credential, null, null);
             } else {
@@ -643,7 +664,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (retryTimer != null) {
                 retryTimer.cancel(false);
             }
-            retryTimer = executor.schedule(this::retryInBackground, delay.toMillis(), TimeUnit.MILLISECONDS);
+            retryTimer = schedule(this::retryInBackground, delay.toMillis());
+            if (closed) {
+                return;
+            }
         }
         if (failure != null) {
             LOG.warn("Renewal of {} failed (attempt {}), next attempt at {}: {}", identity, failedAttempts, at, failure.getMessage());
@@ -709,8 +733,28 @@ public final class MsiCredentialCache implements AutoCloseable {
         Instant now = clock.instant();
         long toExpiry = Math.max(0, p.credential.notAfter().toEpochMilli() - now.toEpochMilli());
         long toRenew = Math.max(0, p.credential.renewAt().toEpochMilli() - now.toEpochMilli());
-        expiryTimer = executor.schedule(() -> expire(p), toExpiry, TimeUnit.MILLISECONDS);
-        renewTimer = executor.schedule(() -> startBackgroundRenewal(p), toRenew, TimeUnit.MILLISECONDS);
+        expiryTimer = schedule(() -> expire(p), toExpiry);
+        renewTimer = schedule(() -> startBackgroundRenewal(p), toRenew);
+    }
+
+    /**
+     * Caller holds stateLock. An executor that refuses a timer (its owner shut it down) closes the
+     * cache: nothing could keep a snapshot honest any more. Returns null then.
+     */
+    private ScheduledFuture<?> schedule(Runnable task, long delayMillis) {
+        if (closed) {
+            return null;
+        }
+        try {
+            return executor.schedule(task, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            LOG.warn("The executor of the credential cache for {} refused a timer (shut down?); closing the cache", identity);
+            timerRefusal = e;
+            closed = true;
+            current = null;
+            cancelTimers();
+            return null;
+        }
     }
 
     /** Caller holds stateLock. */

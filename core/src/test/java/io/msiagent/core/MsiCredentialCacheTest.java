@@ -380,6 +380,34 @@ class MsiCredentialCacheTest {
         b.join(20_000);
     }
 
+    @Test
+    void anExecutorShutDownDuringAnAcquisitionFailsEveryWaiterInsteadOfHangingThem() throws Exception {
+        MsiCredentialCache cache = cache();
+        imds.gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Object> leader = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Object> follower = new java.util.concurrent.CompletableFuture<>();
+        Thread a = new Thread(() -> outcome(cache, leader));
+        a.start();
+        awaitIssueCalls(1);
+        Thread b = new Thread(() -> outcome(cache, follower));
+        b.setDaemon(true);
+        b.start();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (b.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        executor.shutdown();
+        imds.gate.countDown();
+        for (java.util.concurrent.CompletableFuture<Object> waiter : List.of(leader, follower)) {
+            Object o = waiter.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(o instanceof CredentialUnavailableException && ((Exception) o).getMessage().contains("refused a timer"),
+                    String.valueOf(o));
+        }
+        assertThrows(CredentialUnavailableException.class, cache::get, "the cache is closed");
+        a.join(20_000);
+        b.join(20_000);
+    }
+
     private static void outcome(MsiCredentialCache cache, java.util.concurrent.CompletableFuture<Object> into) {
         try {
             into.complete(cache.get());
