@@ -862,6 +862,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (mode == Mode.RENEW && !now.isBefore(c.renewAt())) {
             return null;
         }
+        if (!c.keyProtection().isAtLeast(minimumProtection)) {
+            LOG.info("Stored credential {} of {} has {} key protection, below the required {}; not using it", c.x5tS256(), identity,
+                    c.keyProtection(), minimumProtection);
+            return null;
+        }
         return c;
     }
 

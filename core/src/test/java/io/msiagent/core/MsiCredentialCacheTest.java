@@ -271,6 +271,17 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aStoredCredentialBelowTheMinimumProtectionIsNotServed() {
+        MtlsCredential software = cache(new SoftwareKeyProvider()).get();
+        assertEquals(KeyProtection.SOFTWARE, software.keyProtection());
+        MsiCredentialCache strict = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new SoftwareKeyProvider())
+                .keyAttestor(null).minimumProtection(KeyProtection.TPM).clock(clock).executor(executor).worker(Runnable::run).build();
+        caches.add(strict);
+        assertThrows(KeyProtectionException.class, strict::get, "the software-key entry in the store does not satisfy TPM");
+        assertEquals(1, imds.issueCalls.get());
+    }
+
+    @Test
     void refreshIssuesANewGenerationEvenWhenFresh() {
         MsiCredentialCache cache = cache();
         MtlsCredential first = cache.get();
