@@ -67,6 +67,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MsiCredentialCache.class);
     /** Generations kept answerable in the key manager for handshakes that started before a rotation. */
     private static final int KEPT_GENERATIONS = 3;
+    /** The longest single timer wait; a timer that wakes before its instant re-arms against the wall clock. */
+    static final Duration MAX_TIMER_WAIT = Duration.ofHours(1);
 
     private enum Mode {
         /** Nothing usable in memory: take a valid stored entry if any, else issue. */
@@ -536,6 +538,12 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (closed || current != due) {
                 return;
             }
+            Instant now = clock.instant();
+            if (now.isBefore(due.credential.renewAt())) {
+                // A capped hop of a long wait, or the wall clock was set back: wait again.
+                renewTimer = schedule(() -> startBackgroundRenewal(due), delayUntil(due.credential.renewAt(), now));
+                return;
+            }
             if (flight != null) {
                 renewalPending = true;
                 return;
@@ -728,13 +736,30 @@ public final class MsiCredentialCache implements AutoCloseable {
         return p;
     }
 
-    /** Caller holds stateLock. */
+    /**
+     * Caller holds stateLock. While a backed-off retry is pending it is the next attempt: no renew
+     * timer then, or a re-arm (replan, an early expiry wake-up) would start an extra one at once.
+     */
     private void scheduleTimers(Published p) {
         Instant now = clock.instant();
-        long toExpiry = Math.max(0, p.credential.notAfter().toEpochMilli() - now.toEpochMilli());
-        long toRenew = Math.max(0, p.credential.renewAt().toEpochMilli() - now.toEpochMilli());
-        expiryTimer = schedule(() -> expire(p), toExpiry);
-        renewTimer = schedule(() -> startBackgroundRenewal(p), toRenew);
+        expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
+        if (retryTimer == null) {
+            renewTimer = schedule(() -> startBackgroundRenewal(p), delayUntil(p.credential.renewAt(), now));
+        }
+    }
+
+    /**
+     * Milliseconds from {@code now} until {@code at}, rounded up (a timer never fires before its
+     * instant) and capped at {@link #MAX_TIMER_WAIT}: the executor waits on the monotonic clock, so
+     * a long wait (a 30-day certificate) is split into hops that each re-check the wall clock.
+     */
+    private static long delayUntil(Instant at, Instant now) {
+        Duration d = Duration.between(now, at);
+        if (d.isNegative() || d.isZero()) {
+            return 0;
+        }
+        long millis = d.toMillis() + (d.getNano() % 1_000_000 == 0 ? 0 : 1);
+        return Math.min(millis, MAX_TIMER_WAIT.toMillis());
     }
 
     /**
@@ -775,10 +800,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (current != p) {
                 return;
             }
-            if (clock.instant().isBefore(p.credential.notAfter())) {
-                // The monotonic timer ran ahead of the wall clock (it was adjusted back): re-arm.
-                cancelTimers();
-                scheduleTimers(p);
+            Instant now = clock.instant();
+            if (now.isBefore(p.credential.notAfter())) {
+                // A capped hop of a long wait, or the wall clock was set back: wait again.
+                expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
                 return;
             }
             current = null;

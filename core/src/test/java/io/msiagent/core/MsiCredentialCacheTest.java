@@ -476,6 +476,42 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void replanDuringABackedOffRetryDoesNotStartAnExtraAttempt() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.failNext(1);
+        executor.advance(Duration.between(clock.instant(), first.renewAt()));
+        assertEquals(2, imds.issueCalls.get());
+        Instant retryAt = cache.status().nextRenewalAttempt();
+        assertTrue(retryAt.isAfter(clock.instant()), retryAt.toString());
+
+        cache.replan();
+        executor.runDue();
+
+        assertEquals(2, imds.issueCalls.get(), "the pending retry stays the next attempt");
+        executor.advance(Duration.between(clock.instant(), retryAt));
+        assertEquals(3, imds.issueCalls.get());
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void aThirtyDayCertificateIsWatchedInHourlyHopsAndRenewedAtRenewAt() {
+        imds.lifetime = Duration.ofDays(30);
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        assertTrue(executor.nextDueMillis() - clock.millis() <= Duration.ofHours(1).toMillis(),
+                "no timer waits longer than an hour on the monotonic clock");
+
+        executor.advance(Duration.between(clock.instant(), first.renewAt()).minusMinutes(1));
+        assertSame(first, cache.get(), "early wake-ups only re-arm");
+        assertEquals(1, imds.issueCalls.get());
+        assertTrue(executor.pending() > 0);
+
+        executor.advance(Duration.ofMinutes(2));
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
     void statusWithoutAnythingIsMissingAndDoesNotCallImds() {
         CredentialStatus status = cache().status();
         assertEquals(CredentialState.MISSING, status.state());
