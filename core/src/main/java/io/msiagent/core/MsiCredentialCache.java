@@ -588,8 +588,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         RuntimeException failure = null;
         try {
             acquired = acquire(f.mode, f.replacingX5t);
-        } catch (RuntimeException e) {
+        } catch (MsiCredentialException e) {
             failure = e;
+        } catch (RuntimeException e) {
+            // A step not wrapped by step(): still a typed error for get()'s callers.
+            failure = new CredentialUnavailableException("acquisition of " + identity + " failed unexpectedly: " + e, e);
         } catch (Error e) {
             failure = new CredentialUnavailableException("acquisition of " + identity + " failed: " + e, e);
             finish(f, null, failure);
@@ -837,7 +840,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private MtlsCredential acquire(Mode mode, String replacingX5t) {
         StoreLock lock;
         try {
-            lock = store.lock(identity, lockWait);
+            lock = step("locking the store at " + store.location(identity), () -> store.lock(identity, lockWait));
         } catch (StoreException e) {
             // Another process holds the lock, presumably issuing: its result may already be stored.
             MtlsCredential stored = usableFromStore(mode, replacingX5t, clock.instant());
@@ -854,7 +857,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
             MtlsCredential issued = issue();
             try {
-                store.save(issued);
+                step("saving to the store at " + store.location(identity), () -> {
+                    store.save(issued);
+                    return null;
+                });
                 synchronized (stateLock) {
                     lastStoreProblem = null;
                 }
@@ -873,7 +879,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (mode == Mode.FORCE) {
             return null;
         }
-        LoadResult r = store.load(identity);
+        LoadResult r = step("reading the store at " + store.location(identity), () -> store.load(identity));
         if (r.kind() != LoadResult.Kind.FOUND) {
             if (r.problem() != null) {
                 LOG.warn("Stored credential of {} was unusable and set aside: {}", identity, r.problem());
@@ -898,7 +904,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private MtlsCredential issue() {
         PlatformMetadata metadata;
         try {
-            metadata = issuer.platformMetadata(selector);
+            metadata = step("getplatformmetadata", () -> issuer.platformMetadata(selector));
         } catch (ImdsException e) {
             throw new IssuanceException("getplatformmetadata", e);
         }
@@ -906,10 +912,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         boolean used = false;
         try {
             String attestation = attest(key, metadata);
-            byte[] csr = CsrBuilder.build(key, metadata);
+            byte[] csr = step("building the CSR for key " + key.keyId(), () -> CsrBuilder.build(key, metadata));
             IssuedCredential issued;
             try {
-                issued = issuer.issueCredential(selector, csr, attestation);
+                issued = step("issuecredential", () -> issuer.issueCredential(selector, csr, attestation));
             } catch (ImdsException e) {
                 throw new IssuanceException("issuecredential", e);
             }
@@ -940,6 +946,21 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (!used) {
                 key.discard();
             }
+        }
+    }
+
+    /**
+     * Runs one step of an acquisition; an unexpected runtime exception (IllegalStateException,
+     * UncheckedIOException...) becomes a typed {@link CredentialUnavailableException} naming the step.
+     * Typed errors and ImdsException (which the callers map to IssuanceException) pass through.
+     */
+    private static <T> T step(String what, java.util.function.Supplier<T> action) {
+        try {
+            return action.get();
+        } catch (MsiCredentialException | ImdsException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CredentialUnavailableException(what + " failed: " + e, e);
         }
     }
 

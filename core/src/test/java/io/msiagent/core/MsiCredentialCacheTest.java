@@ -578,6 +578,48 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void anUntypedFailureInsideTheAcquisitionReachesGetAsATypedErrorNamingTheStep() {
+        java.io.UncheckedIOException broken = new java.io.UncheckedIOException(new java.io.IOException("I/O error"));
+        io.msiagent.core.spi.CredentialStore failing = new io.msiagent.core.spi.CredentialStore() {
+            @Override
+            public String location(ManagedIdentityId identity) {
+                return "/broken/msal_mtls.pem";
+            }
+
+            @Override
+            public LoadResult load(ManagedIdentityId identity) {
+                throw broken;
+            }
+
+            @Override
+            public LoadResult inspect(ManagedIdentityId identity) {
+                return LoadResult.absent();
+            }
+
+            @Override
+            public void save(MtlsCredential credential) {
+            }
+
+            @Override
+            public List<String> delete(ManagedIdentityId identity) {
+                return List.of();
+            }
+
+            @Override
+            public io.msiagent.core.spi.StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
+                return () -> { };
+            }
+        };
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(failing).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
+        caches.add(cache);
+        CredentialUnavailableException e = assertThrows(CredentialUnavailableException.class, cache::get);
+        assertTrue(e.getMessage().contains("reading the store at /broken/msal_mtls.pem"), e.getMessage());
+        assertSame(broken, e.getCause());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    @Test
     void aStoreThatCannotSaveStillGetsTheIssuedCredentialServedAndStatusSaysSo() {
         io.msiagent.core.spi.CredentialStore failing = new io.msiagent.core.spi.CredentialStore() {
             @Override
