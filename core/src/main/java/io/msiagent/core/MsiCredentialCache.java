@@ -104,6 +104,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         final long refreshAtMillis;
         final long expiresAtMillis;
         volatile boolean refreshDue;
+        /** Sets refreshDue; cancelled when the entry is replaced or dropped, or the cache closes. */
+        volatile ScheduledFuture<?> refreshTimer;
 
         CachedToken(AccessToken token, String boundX5t, long refreshAtMillis, long expiresAtMillis) {
             this.token = token;
@@ -450,6 +452,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (spare != null) {
             spare.discard();
         }
+        dropTokensNotBoundTo(null);
     }
 
     // ---------------------------------------------------------------- for the key manager
@@ -644,6 +647,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         if (published != null) {
             invalidateTlsSessions();
+            dropTokensNotBoundTo(published.x5tS256);
             f.result.complete(published);
             prepareSpareKey();
             LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
@@ -1037,7 +1041,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         synchronized (lock) {
             // Two rounds at most: a rotation during the request yields a token for the old certificate.
             for (int round = 0; ; round++) {
-                Published p = current != null ? current : acquireBlocking();
+                Published p = current; // one read: a timer may null it between two
+                if (p == null) {
+                    p = acquireBlocking();
+                }
                 CachedToken cached = tokens.get(resource);
                 long now = clock.millis();
                 boolean bound = cached != null && cached.token.x5tS256().equals(p.x5tS256);
@@ -1071,13 +1078,33 @@ public final class MsiCredentialCache implements AutoCloseable {
         long refreshAt = nowMillis + (expires - nowMillis) / 2;
         String bound = token.x5tS256().equals(p.x5tS256) ? p.x5tS256 : token.x5tS256();
         CachedToken entry = new CachedToken(token, bound, refreshAt, expires);
-        tokens.put(resource, entry);
         try {
-            executor.schedule(() -> {
+            entry.refreshTimer = executor.schedule(() -> {
                 entry.refreshDue = true;
             }, Math.max(0, refreshAt - nowMillis), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             entry.refreshDue = true;
+        }
+        cancelRefresh(tokens.put(resource, entry));
+    }
+
+    private static void cancelRefresh(CachedToken t) {
+        ScheduledFuture<?> timer = t != null ? t.refreshTimer : null;
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+
+    /** Drops cached tokens bound to another certificate than {@code x5t} (all of them when null), with their timers. */
+    private void dropTokensNotBoundTo(String x5t) {
+        for (ConcurrentHashMap<String, CachedToken> tokens : List.of(popTokens, bearerTokens)) {
+            tokens.values().removeIf(t -> {
+                boolean stale = x5t == null || !t.token.x5tS256().equals(x5t);
+                if (stale) {
+                    cancelRefresh(t);
+                }
+                return stale;
+            });
         }
     }
 

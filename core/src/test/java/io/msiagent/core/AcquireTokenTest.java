@@ -104,6 +104,20 @@ class AcquireTokenTest {
     }
 
     @Test
+    void tokenRefreshTimersAreCancelledOnRotationAndClose() {
+        build(null);
+        cache.get();
+        int credentialTimers = executor.pending();
+        cache.acquireToken(ARM);
+        assertEquals(credentialTimers + 1, executor.pending(), "one refresh timer for the token");
+        cache.refresh();
+        assertEquals(credentialTimers, executor.pending(), "the old certificate's token and its timer are dropped");
+        cache.acquireToken(ARM);
+        cache.close();
+        assertEquals(0, executor.pending(), "nothing is left scheduled after close");
+    }
+
+    @Test
     void tokensAreRefreshedAtHalfTheirLifetime() {
         build(null);
         AccessToken first = cache.acquireToken(ARM);
