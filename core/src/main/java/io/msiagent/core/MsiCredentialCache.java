@@ -154,6 +154,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final boolean prepareKeys;
 
     private final Object stateLock = new Object();
+    /** Guards the lazily built SSL context and token client (private: callers may lock the cache object). */
+    private final Object lazyInitLock = new Object();
     // Guarded by stateLock:
     private long generation;
     private Flight flight;
@@ -239,7 +241,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
         if (ctx == null) {
-            synchronized (this) {
+            synchronized (lazyInitLock) {
                 ctx = sslContext;
                 if (ctx == null) {
                     try {
@@ -261,28 +263,25 @@ public final class MsiCredentialCache implements AutoCloseable {
      * (over mTLS) otherwise. Cached per resource and certificate; refreshed at half its lifetime.
      */
     public AccessToken acquireToken(String resource) {
+        return cachedTokenOrAcquire(resource, null);
+    }
+
+    /** {@link #acquireToken(String)} with an explicit token type. */
+    public AccessToken acquireToken(String resource, TokenType tokenType) {
+        return cachedTokenOrAcquire(resource, Objects.requireNonNull(tokenType, "tokenType"));
+    }
+
+    /** The cached path allocates nothing: one volatile read, a map lookup, a reference comparison. */
+    private AccessToken cachedTokenOrAcquire(String resource, TokenType explicitType) {
         Published p = current;
         if (p != null) {
-            TokenType type = tokenTypeOverride != null ? tokenTypeOverride : p.defaultTokenType;
+            TokenType type = explicitType != null ? explicitType : tokenTypeOverride != null ? tokenTypeOverride : p.defaultTokenType;
             CachedToken t = (type == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
             if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
                 return t.token;
             }
         }
-        return acquireTokenSlow(resource, null);
-    }
-
-    /** {@link #acquireToken(String)} with an explicit token type. */
-    public AccessToken acquireToken(String resource, TokenType tokenType) {
-        Objects.requireNonNull(tokenType, "tokenType");
-        Published p = current;
-        if (p != null) {
-            CachedToken t = (tokenType == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
-            if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
-                return t.token;
-            }
-        }
-        return acquireTokenSlow(resource, tokenType);
+        return acquireTokenSlow(resource, explicitType);
     }
 
     /** The current state and why, from memory or the store; never touches the network. */
@@ -1154,7 +1153,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         GenerationTokenClient t = tokenClient;
         if (t == null || t.generation != forGeneration) {
-            synchronized (this) {
+            synchronized (lazyInitLock) {
                 t = tokenClient;
                 if (t == null || t.generation != forGeneration) {
                     MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager).build();
