@@ -60,8 +60,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #get()} of a usable credential is one volatile read. Timers keep that snapshot honest:
  * one at renewAt starts a background renewal (callers keep getting the current credential), one at
- * notAfter withdraws it. {@link ScheduledExecutorService} waits on the monotonic clock, so after a
- * suspended VM resumes, call {@link #replan()} to re-check the schedule against the wall clock.
+ * notAfter withdraws it. Timers only hand acquisitions to a worker, so a slow renewal never delays
+ * them. {@link ScheduledExecutorService} waits on the monotonic clock: no timer waits longer than
+ * {@link #MAX_TIMER_WAIT} before re-checking the wall clock, and after a suspended VM resumes,
+ * {@link #replan()} re-checks the schedule at once.
  */
 public final class MsiCredentialCache implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MsiCredentialCache.class);
@@ -681,6 +683,11 @@ public final class MsiCredentialCache implements AutoCloseable {
             retryTimer = schedule(this::retryInBackground, delay.toMillis());
             if (closed) {
                 return;
+            }
+            // The retry is the next attempt: a renew timer still armed would add an extra one.
+            if (renewTimer != null) {
+                renewTimer.cancel(false);
+                renewTimer = null;
             }
         }
         if (failure != null) {
