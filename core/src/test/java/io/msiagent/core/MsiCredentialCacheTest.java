@@ -499,6 +499,7 @@ class MsiCredentialCacheTest {
         imds.lifetime = Duration.ofDays(30);
         MsiCredentialCache cache = cache();
         MtlsCredential first = cache.get();
+        executor.runDue();
         assertTrue(executor.nextDueMillis() - clock.millis() <= Duration.ofHours(1).toMillis(),
                 "no timer waits longer than an hour on the monotonic clock");
 
