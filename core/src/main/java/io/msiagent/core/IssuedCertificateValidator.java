@@ -21,9 +21,13 @@ final class IssuedCertificateValidator {
     static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
     /**
      * A certificate with less life left than this would be renewed at once, over and over: refuse
-     * it and let the back-off retry instead.
+     * it and let the back-off retry instead. Short-lived certificates (10 s is the shortest we
+     * support, the emulator's minimum) need only half their lifetime left: notAfter is truncated to
+     * the second, so a 10 s certificate never has 10 s left when it arrives.
      */
     static final Duration MIN_REMAINING = Duration.ofSeconds(10);
+    /** Below this a certificate is unusable whatever its lifetime. */
+    static final Duration ABSOLUTE_MIN_REMAINING = Duration.ofSeconds(2);
 
     private IssuedCertificateValidator() {
     }
@@ -49,12 +53,25 @@ final class IssuedCertificateValidator {
             throw new CertificateValidationException("IMDS issued " + who + " that is not valid before " + notBefore + ", more than "
                     + CLOCK_SKEW.toMinutes() + " minutes after now (" + now + "); it was not stored. Check this VM's clock (NTP).");
         }
-        if (Duration.between(now, notAfter).compareTo(MIN_REMAINING) < 0) {
-            throw new CertificateValidationException("IMDS issued " + who + " with only " + Duration.between(now, notAfter).toMillis()
-                    + " ms of validity left (notAfter " + notAfter + "); at least " + MIN_REMAINING.toSeconds()
-                    + " s are required. It was not stored; check this VM's clock.");
+        Duration lifetime = Duration.between(notBefore, notAfter);
+        Duration required = minimumRemaining(lifetime);
+        Duration remaining = Duration.between(now, notAfter);
+        if (remaining.compareTo(required) < 0) {
+            String why = lifetime.compareTo(MIN_REMAINING) < 0
+                    ? "its lifetime of " + lifetime.toMillis() + " ms is too short (" + MIN_REMAINING.toSeconds() + " s is the shortest supported)"
+                    : "most of its " + lifetime.toSeconds() + " s lifetime had already passed (if IMDS issued it just now, this VM's clock is ahead)";
+            throw new CertificateValidationException("IMDS issued " + who + " with only " + remaining.toMillis()
+                    + " ms of validity left (notAfter " + notAfter + "); at least " + required.toMillis() + " ms are required and "
+                    + why + ". It was not stored.");
         }
         return cert;
+    }
+
+    /** min(MIN_REMAINING, lifetime / 2), but never below ABSOLUTE_MIN_REMAINING. */
+    static Duration minimumRemaining(Duration lifetime) {
+        Duration half = lifetime.dividedBy(2);
+        Duration floor = half.compareTo(MIN_REMAINING) < 0 ? half : MIN_REMAINING;
+        return floor.compareTo(ABSOLUTE_MIN_REMAINING) < 0 ? ABSOLUTE_MIN_REMAINING : floor;
     }
 
     private static X509Certificate parse(byte[] der) {

@@ -33,6 +33,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -57,13 +60,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #get()} of a usable credential is one volatile read. Timers keep that snapshot honest:
  * one at renewAt starts a background renewal (callers keep getting the current credential), one at
- * notAfter withdraws it. {@link ScheduledExecutorService} waits on the monotonic clock, so after a
- * suspended VM resumes, call {@link #replan()} to re-check the schedule against the wall clock.
+ * notAfter withdraws it. Timers only hand acquisitions to a worker, so a slow renewal never delays
+ * them. {@link ScheduledExecutorService} waits on the monotonic clock: no timer waits longer than
+ * {@link #MAX_TIMER_WAIT} before re-checking the wall clock, and after a suspended VM resumes,
+ * {@link #replan()} re-checks the schedule at once.
  */
 public final class MsiCredentialCache implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MsiCredentialCache.class);
     /** Generations kept answerable in the key manager for handshakes that started before a rotation. */
     private static final int KEPT_GENERATIONS = 3;
+    /** The longest single timer wait; a timer that wakes before its instant re-arms against the wall clock. */
+    static final Duration MAX_TIMER_WAIT = Duration.ofHours(1);
 
     private enum Mode {
         /** Nothing usable in memory: take a valid stored entry if any, else issue. */
@@ -99,6 +106,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         final long refreshAtMillis;
         final long expiresAtMillis;
         volatile boolean refreshDue;
+        /** Sets refreshDue; cancelled when the entry is replaced or dropped, or the cache closes. */
+        volatile ScheduledFuture<?> refreshTimer;
 
         CachedToken(AccessToken token, String boundX5t, long refreshAtMillis, long expiresAtMillis) {
             this.token = token;
@@ -118,6 +127,13 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final Clock clock;
     private final ScheduledExecutorService executor;
     private final boolean ownsExecutor;
+    /**
+     * Runs every acquisition. Timers only hand flights to it, so a slow one (a store lock wait,
+     * IMDS retries) never delays the expiry, retry or token timers; foreground callers only wait
+     * on it, so an interrupted caller fails alone.
+     */
+    private final Executor worker;
+    private final boolean ownsWorker;
     private final RenewalPolicy policy;
     private final Duration lockWait;
     private final TokenType tokenTypeOverride;
@@ -140,17 +156,22 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final boolean prepareKeys;
 
     private final Object stateLock = new Object();
+    /** Guards the lazily built SSL context and token client (private: callers may lock the cache object). */
+    private final Object lazyInitLock = new Object();
     // Guarded by stateLock:
     private long generation;
     private Flight flight;
     private ScheduledFuture<?> renewTimer;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> retryTimer;
+    /** A renewal or retry timer fired while another flight ran: if that flight fails, retry. */
+    private boolean renewalPending;
     private int failedAttempts;
     private Instant nextAttempt;
     private Throwable lastFailure;
     private String lastStoreProblem;
     private volatile boolean closed;
+    private RejectedExecutionException timerRefusal;
 
     private MsiCredentialCache(Builder b) {
         this.identity = b.identity;
@@ -163,6 +184,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.minimumProtection = b.minimumProtection;
         this.ownsExecutor = b.executor == null;
         this.executor = b.executor != null ? b.executor : defaultExecutor();
+        this.ownsWorker = b.worker == null;
+        this.worker = b.worker != null ? b.worker : defaultWorker();
         this.policy = b.policy;
         this.lockWait = b.lockWait;
         this.tokenTypeOverride = b.tokenType;
@@ -220,7 +243,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
         if (ctx == null) {
-            synchronized (this) {
+            synchronized (lazyInitLock) {
                 ctx = sslContext;
                 if (ctx == null) {
                     try {
@@ -242,28 +265,25 @@ public final class MsiCredentialCache implements AutoCloseable {
      * (over mTLS) otherwise. Cached per resource and certificate; refreshed at half its lifetime.
      */
     public AccessToken acquireToken(String resource) {
+        return cachedTokenOrAcquire(resource, null);
+    }
+
+    /** {@link #acquireToken(String)} with an explicit token type. */
+    public AccessToken acquireToken(String resource, TokenType tokenType) {
+        return cachedTokenOrAcquire(resource, Objects.requireNonNull(tokenType, "tokenType"));
+    }
+
+    /** The cached path allocates nothing: one volatile read, a map lookup, a reference comparison. */
+    private AccessToken cachedTokenOrAcquire(String resource, TokenType explicitType) {
         Published p = current;
         if (p != null) {
-            TokenType type = tokenTypeOverride != null ? tokenTypeOverride : p.defaultTokenType;
+            TokenType type = explicitType != null ? explicitType : tokenTypeOverride != null ? tokenTypeOverride : p.defaultTokenType;
             CachedToken t = (type == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
             if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
                 return t.token;
             }
         }
-        return acquireTokenSlow(resource, null);
-    }
-
-    /** {@link #acquireToken(String)} with an explicit token type. */
-    public AccessToken acquireToken(String resource, TokenType tokenType) {
-        Objects.requireNonNull(tokenType, "tokenType");
-        Published p = current;
-        if (p != null) {
-            CachedToken t = (tokenType == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
-            if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
-                return t.token;
-            }
-        }
-        return acquireTokenSlow(resource, tokenType);
+        return acquireTokenSlow(resource, explicitType);
     }
 
     /** The current state and why, from memory or the store; never touches the network. */
@@ -348,7 +368,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 f = flight;
             }
             if (leader) {
-                runFlight(f);
+                launch(f);
                 return await(f).credential;
             }
             Published joined = awaitQuietly(f);
@@ -425,10 +445,15 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (ownsExecutor) {
             executor.shutdownNow();
         }
+        if (ownsWorker) {
+            // Not shutdownNow: a running flight finishes (and releases the store lock) but publishes nothing.
+            ((ExecutorService) worker).shutdown();
+        }
         ManagedKey spare = spareKey.getAndSet(null);
         if (spare != null) {
             spare.discard();
         }
+        dropTokensNotBoundTo(null);
     }
 
     // ---------------------------------------------------------------- for the key manager
@@ -484,7 +509,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             f = flight;
         }
         if (leader) {
-            runFlight(f);
+            launch(f);
         }
         return await(f);
     }
@@ -506,7 +531,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             f = flight;
         }
         if (leader) {
-            runFlight(f);
+            launch(f);
         }
         return await(f);
     }
@@ -514,13 +539,23 @@ public final class MsiCredentialCache implements AutoCloseable {
     private void startBackgroundRenewal(Published due) {
         Flight f;
         synchronized (stateLock) {
-            if (closed || flight != null || current != due) {
+            if (closed || current != due) {
+                return;
+            }
+            Instant now = clock.instant();
+            if (now.isBefore(due.credential.renewAt())) {
+                // A capped hop of a long wait, or the wall clock was set back: wait again.
+                renewTimer = schedule(() -> startBackgroundRenewal(due), delayUntil(due.credential.renewAt(), now));
+                return;
+            }
+            if (flight != null) {
+                renewalPending = true;
                 return;
             }
             f = new Flight(Mode.RENEW, due.x5tS256, true);
             flight = f;
         }
-        runFlight(f);
+        launch(f);
     }
 
     /** A retry after failed background attempts; after expiry it acquires from scratch. */
@@ -528,14 +563,28 @@ public final class MsiCredentialCache implements AutoCloseable {
         Flight f;
         synchronized (stateLock) {
             retryTimer = null;
-            if (closed || flight != null) {
+            if (closed) {
+                return;
+            }
+            if (flight != null) {
+                renewalPending = true;
                 return;
             }
             Published p = current;
             f = p == null ? new Flight(Mode.COLD, null, true) : new Flight(Mode.RENEW, p.x5tS256, true);
             flight = f;
         }
-        runFlight(f);
+        launch(f);
+    }
+
+    /** Hands {@code f} to the worker; a refusing worker fails the flight (and its waiters) at once. */
+    private void launch(Flight f) {
+        try {
+            worker.execute(() -> runFlight(f));
+        } catch (RejectedExecutionException e) {
+            finish(f, null, new CredentialUnavailableException("the acquisition worker of the credential cache for " + identity
+                    + " refused the acquisition (shut down?)", e));
+        }
     }
 
     private void runFlight(Flight f) {
@@ -543,8 +592,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         RuntimeException failure = null;
         try {
             acquired = acquire(f.mode, f.replacingX5t);
-        } catch (RuntimeException e) {
+        } catch (MsiCredentialException e) {
             failure = e;
+        } catch (RuntimeException e) {
+            // A step not wrapped by step(): still a typed error for get()'s callers.
+            failure = new CredentialUnavailableException("acquisition of " + identity + " failed unexpectedly: " + e, e);
         } catch (Error e) {
             failure = new CredentialUnavailableException("acquisition of " + identity + " failed: " + e, e);
             finish(f, null, failure);
@@ -554,12 +606,36 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private void finish(Flight f, MtlsCredential acquired, RuntimeException failure) {
+        try {
+            settle(f, acquired, failure);
+        } finally {
+            // Whatever went wrong above, no waiter may hang.
+            if (!f.result.isDone()) {
+                f.result.completeExceptionally(new CredentialUnavailableException("acquisition of " + identity
+                        + " ended without a result", failure));
+            }
+        }
+    }
+
+    private void settle(Flight f, MtlsCredential acquired, RuntimeException failure) {
         Published published = null;
         CredentialEvent event;
+        boolean retry;
         synchronized (stateLock) {
             flight = null;
+            Published p = current;
+            retry = f.background || renewalPending || (p != null && !clock.instant().isBefore(p.credential.renewAt()));
+            renewalPending = false;
             if (acquired != null && !closed) {
                 published = publish(acquired);
+                if (closed) {
+                    // The executor refused the new snapshot's timers.
+                    published = null;
+                    failure = new CredentialUnavailableException("the executor of the credential cache for " + identity
+                            + " refused a timer (shut down by its owner?); the cache is closed", timerRefusal);
+                }
+            }
+            if (published != null) {
                 event = new CredentialEvent(published.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED,
                         clock.instant(), published.credential, null, null);
             } else {
@@ -572,6 +648,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         if (published != null) {
             invalidateTlsSessions();
+            dropTokensNotBoundTo(published.x5tS256);
             f.result.complete(published);
             prepareSpareKey();
             LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
@@ -580,7 +657,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return;
         }
         f.result.completeExceptionally(failure);
-        if (f.background) {
+        if (retry) {
             scheduleRetry(failure);
         } else {
             LOG.warn("Acquisition for {} failed: {}", identity, failure.getMessage());
@@ -603,7 +680,15 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (retryTimer != null) {
                 retryTimer.cancel(false);
             }
-            retryTimer = executor.schedule(this::retryInBackground, delay.toMillis(), TimeUnit.MILLISECONDS);
+            retryTimer = schedule(this::retryInBackground, delay.toMillis());
+            if (closed) {
+                return;
+            }
+            // The retry is the next attempt: a renew timer still armed would add an extra one.
+            if (renewTimer != null) {
+                renewTimer.cancel(false);
+                renewTimer = null;
+            }
         }
         if (failure != null) {
             LOG.warn("Renewal of {} failed (attempt {}), next attempt at {}: {}", identity, failedAttempts, at, failure.getMessage());
@@ -664,13 +749,50 @@ public final class MsiCredentialCache implements AutoCloseable {
         return p;
     }
 
-    /** Caller holds stateLock. */
+    /**
+     * Caller holds stateLock. While a backed-off retry is pending it is the next attempt: no renew
+     * timer then, or a re-arm (replan, an early expiry wake-up) would start an extra one at once.
+     */
     private void scheduleTimers(Published p) {
         Instant now = clock.instant();
-        long toExpiry = Math.max(0, p.credential.notAfter().toEpochMilli() - now.toEpochMilli());
-        long toRenew = Math.max(0, p.credential.renewAt().toEpochMilli() - now.toEpochMilli());
-        expiryTimer = executor.schedule(() -> expire(p), toExpiry, TimeUnit.MILLISECONDS);
-        renewTimer = executor.schedule(() -> startBackgroundRenewal(p), toRenew, TimeUnit.MILLISECONDS);
+        expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
+        if (retryTimer == null) {
+            renewTimer = schedule(() -> startBackgroundRenewal(p), delayUntil(p.credential.renewAt(), now));
+        }
+    }
+
+    /**
+     * Milliseconds from {@code now} until {@code at}, rounded up (a timer never fires before its
+     * instant) and capped at {@link #MAX_TIMER_WAIT}: the executor waits on the monotonic clock, so
+     * a long wait (a 30-day certificate) is split into hops that each re-check the wall clock.
+     */
+    private static long delayUntil(Instant at, Instant now) {
+        Duration d = Duration.between(now, at);
+        if (d.isNegative() || d.isZero()) {
+            return 0;
+        }
+        long millis = d.toMillis() + (d.getNano() % 1_000_000 == 0 ? 0 : 1);
+        return Math.min(millis, MAX_TIMER_WAIT.toMillis());
+    }
+
+    /**
+     * Caller holds stateLock. An executor that refuses a timer (its owner shut it down) closes the
+     * cache: nothing could keep a snapshot honest any more. Returns null then.
+     */
+    private ScheduledFuture<?> schedule(Runnable task, long delayMillis) {
+        if (closed) {
+            return null;
+        }
+        try {
+            return executor.schedule(task, delayMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            LOG.warn("The executor of the credential cache for {} refused a timer (shut down?); closing the cache", identity);
+            timerRefusal = e;
+            closed = true;
+            current = null;
+            cancelTimers();
+            return null;
+        }
     }
 
     /** Caller holds stateLock. */
@@ -686,21 +808,31 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private void expire(Published p) {
+        boolean retry;
         synchronized (stateLock) {
             if (current != p) {
                 return;
             }
-            if (clock.instant().isBefore(p.credential.notAfter())) {
-                // The monotonic timer ran ahead of the wall clock (it was adjusted back): re-arm.
-                cancelTimers();
-                scheduleTimers(p);
+            Instant now = clock.instant();
+            if (now.isBefore(p.credential.notAfter())) {
+                // A capped hop of a long wait, or the wall clock was set back: wait again.
+                expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
                 return;
             }
             current = null;
             expiryTimer = null;
+            if (flight != null) {
+                renewalPending = true;
+                retry = false;
+            } else {
+                retry = retryTimer == null;
+            }
         }
         LOG.warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
         notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
+        if (retry) {
+            scheduleRetry(null);
+        }
     }
 
     private void notifyListeners(CredentialEvent event) {
@@ -718,7 +850,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private MtlsCredential acquire(Mode mode, String replacingX5t) {
         StoreLock lock;
         try {
-            lock = store.lock(identity, lockWait);
+            lock = step("locking the store at " + store.location(identity), () -> store.lock(identity, lockWait));
         } catch (StoreException e) {
             // Another process holds the lock, presumably issuing: its result may already be stored.
             MtlsCredential stored = usableFromStore(mode, replacingX5t, clock.instant());
@@ -735,7 +867,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
             MtlsCredential issued = issue();
             try {
-                store.save(issued);
+                step("saving to the store at " + store.location(identity), () -> {
+                    store.save(issued);
+                    return null;
+                });
                 synchronized (stateLock) {
                     lastStoreProblem = null;
                 }
@@ -754,7 +889,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (mode == Mode.FORCE) {
             return null;
         }
-        LoadResult r = store.load(identity);
+        LoadResult r = step("reading the store at " + store.location(identity), () -> store.load(identity));
         if (r.kind() != LoadResult.Kind.FOUND) {
             if (r.problem() != null) {
                 LOG.warn("Stored credential of {} was unusable and set aside: {}", identity, r.problem());
@@ -768,13 +903,18 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (mode == Mode.RENEW && !now.isBefore(c.renewAt())) {
             return null;
         }
+        if (!c.keyProtection().isAtLeast(minimumProtection)) {
+            LOG.info("Stored credential {} of {} has {} key protection, below the required {}; not using it", c.x5tS256(), identity,
+                    c.keyProtection(), minimumProtection);
+            return null;
+        }
         return c;
     }
 
     private MtlsCredential issue() {
         PlatformMetadata metadata;
         try {
-            metadata = issuer.platformMetadata(selector);
+            metadata = step("getplatformmetadata", () -> issuer.platformMetadata(selector));
         } catch (ImdsException e) {
             throw new IssuanceException("getplatformmetadata", e);
         }
@@ -782,10 +922,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         boolean used = false;
         try {
             String attestation = attest(key, metadata);
-            byte[] csr = CsrBuilder.build(key, metadata);
+            byte[] csr = step("building the CSR for key " + key.keyId(), () -> CsrBuilder.build(key, metadata));
             IssuedCredential issued;
             try {
-                issued = issuer.issueCredential(selector, csr, attestation);
+                issued = step("issuecredential", () -> issuer.issueCredential(selector, csr, attestation));
             } catch (ImdsException e) {
                 throw new IssuanceException("issuecredential", e);
             }
@@ -819,12 +959,27 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs one step of an acquisition; an unexpected runtime exception (IllegalStateException,
+     * UncheckedIOException...) becomes a typed {@link CredentialUnavailableException} naming the step.
+     * Typed errors and ImdsException (which the callers map to IssuanceException) pass through.
+     */
+    private static <T> T step(String what, java.util.function.Supplier<T> action) {
+        try {
+            return action.get();
+        } catch (MsiCredentialException | ImdsException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CredentialUnavailableException(what + " failed: " + e, e);
+        }
+    }
+
     private void prepareSpareKey() {
         if (!prepareKeys || spareKey.get() != null) {
             return;
         }
         try {
-            executor.execute(() -> {
+            worker.execute(() -> {
                 if (closed || spareKey.get() != null) {
                     return;
                 }
@@ -840,7 +995,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
             });
         } catch (RejectedExecutionException e) {
-            LOG.debug("Executor refused key preparation: {}", e.getMessage());
+            LOG.debug("Worker refused key preparation: {}", e.getMessage());
         }
     }
 
@@ -892,7 +1047,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         synchronized (lock) {
             // Two rounds at most: a rotation during the request yields a token for the old certificate.
             for (int round = 0; ; round++) {
-                Published p = current != null ? current : acquireBlocking();
+                Published p = current; // one read: a timer may null it between two
+                if (p == null) {
+                    p = acquireBlocking();
+                }
                 CachedToken cached = tokens.get(resource);
                 long now = clock.millis();
                 boolean bound = cached != null && cached.token.x5tS256().equals(p.x5tS256);
@@ -926,13 +1084,33 @@ public final class MsiCredentialCache implements AutoCloseable {
         long refreshAt = nowMillis + (expires - nowMillis) / 2;
         String bound = token.x5tS256().equals(p.x5tS256) ? p.x5tS256 : token.x5tS256();
         CachedToken entry = new CachedToken(token, bound, refreshAt, expires);
-        tokens.put(resource, entry);
         try {
-            executor.schedule(() -> {
+            entry.refreshTimer = executor.schedule(() -> {
                 entry.refreshDue = true;
             }, Math.max(0, refreshAt - nowMillis), TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             entry.refreshDue = true;
+        }
+        cancelRefresh(tokens.put(resource, entry));
+    }
+
+    private static void cancelRefresh(CachedToken t) {
+        ScheduledFuture<?> timer = t != null ? t.refreshTimer : null;
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+
+    /** Drops cached tokens bound to another certificate than {@code x5t} (all of them when null), with their timers. */
+    private void dropTokensNotBoundTo(String x5t) {
+        for (ConcurrentHashMap<String, CachedToken> tokens : List.of(popTokens, bearerTokens)) {
+            tokens.values().removeIf(t -> {
+                boolean stale = x5t == null || !t.token.x5tS256().equals(x5t);
+                if (stale) {
+                    cancelRefresh(t);
+                }
+                return stale;
+            });
         }
     }
 
@@ -982,7 +1160,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         GenerationTokenClient t = tokenClient;
         if (t == null || t.generation != forGeneration) {
-            synchronized (this) {
+            synchronized (lazyInitLock) {
                 t = tokenClient;
                 if (t == null || t.generation != forGeneration) {
                     MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager).build();
@@ -1073,6 +1251,14 @@ public final class MsiCredentialCache implements AutoCloseable {
         return executor;
     }
 
+    private static ExecutorService defaultWorker() {
+        return Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "msi-credential-acquisition");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
     /** Configuration of a {@link MsiCredentialCache}; every setting has a default that works on an Azure VM. */
     public static final class Builder {
         private ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
@@ -1086,6 +1272,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         private KeyProtection minimumProtection = KeyProtection.SOFTWARE;
         private Clock clock = Clock.systemUTC();
         private ScheduledExecutorService executor;
+        private Executor worker;
         private RenewalPolicy policy = RenewalPolicy.defaults();
         private Duration lockWait = Duration.ofSeconds(30);
         private final List<X509Certificate> trustedCertificates = new ArrayList<>();
@@ -1144,7 +1331,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return this;
         }
 
-        /** Runs timers and background renewals. Default: one daemon thread, shut down by {@link #close()}. */
+        /** Runs the timers (acquisitions run elsewhere). Default: one daemon thread, shut down by {@link #close()}. */
         public Builder executor(ScheduledExecutorService executor) {
             this.executor = Objects.requireNonNull(executor, "executor");
             return this;
@@ -1179,6 +1366,15 @@ public final class MsiCredentialCache implements AutoCloseable {
          */
         public Builder prepareKeys(boolean prepareKeys) {
             this.prepareKeys = prepareKeys;
+            return this;
+        }
+
+        /**
+         * Test seam: runs acquisitions (default: daemon threads owned by the cache). A direct
+         * executor makes timer-started renewals run inside the fake executor's advance().
+         */
+        Builder worker(Executor worker) {
+            this.worker = Objects.requireNonNull(worker, "worker");
             return this;
         }
 

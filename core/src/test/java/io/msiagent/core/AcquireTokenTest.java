@@ -54,7 +54,7 @@ class AcquireTokenTest {
 
     private MsiCredentialCache build(TokenType preference) {
         cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).tokenType(preference).tokenGateway(endpoint).build();
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenType(preference).tokenGateway(endpoint).build();
         return cache;
     }
 
@@ -101,6 +101,20 @@ class AcquireTokenTest {
         assertNotEquals(before.x5tS256(), after.x5tS256());
         assertEquals(renewed.x5tS256(), after.x5tS256());
         assertEquals(2, endpoint.requests.size());
+    }
+
+    @Test
+    void tokenRefreshTimersAreCancelledOnRotationAndClose() {
+        build(null);
+        cache.get();
+        int credentialTimers = executor.pending();
+        cache.acquireToken(ARM);
+        assertEquals(credentialTimers + 1, executor.pending(), "one refresh timer for the token");
+        cache.refresh();
+        assertEquals(credentialTimers, executor.pending(), "the old certificate's token and its timer are dropped");
+        cache.acquireToken(ARM);
+        cache.close();
+        assertEquals(0, executor.pending(), "nothing is left scheduled after close");
     }
 
     @Test
@@ -207,7 +221,7 @@ class AcquireTokenTest {
                     public String unavailableReason() {
                         return null;
                     }
-                }).clock(clock).executor(executor).tokenGateway(endpoint).build();
+                }).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(endpoint).build();
         assertEquals(TokenType.MTLS_POP, cache.acquireToken(ARM).tokenType());
     }
 }

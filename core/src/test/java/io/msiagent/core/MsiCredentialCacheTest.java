@@ -40,6 +40,7 @@ class MsiCredentialCacheTest {
                 .keyAttestor(null)
                 .clock(clock)
                 .executor(executor)
+                .worker(Runnable::run)
                 .build();
         cache.addListener(events::add);
         caches.add(cache);
@@ -235,19 +236,49 @@ class MsiCredentialCacheTest {
 
     @Test
     void almostExpiredCertificateIsRejected() {
-        imds.lifetime = Duration.ofSeconds(5);
+        imds.lifetime = Duration.ofHours(1);
+        imds.notBeforeOffset = Duration.ofSeconds(5).minusHours(1);
         CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
-        assertTrue(e.getMessage().contains("validity left"), e.getMessage());
+        assertTrue(e.getMessage().contains("validity left") && e.getMessage().contains("clock is ahead"), e.getMessage());
+    }
+
+    @Test
+    void aTenSecondCertificateIsAcceptedEvenMidSecond() {
+        // notAfter is truncated to the second: issued at .500, a 10 s certificate has 9.5 s left.
+        clock.set(Instant.parse("2026-11-22T12:00:00.500Z"));
+        imds.lifetime = Duration.ofSeconds(10);
+        MtlsCredential c = cache().get();
+        assertEquals(Duration.ofSeconds(10), Duration.between(c.notBefore(), c.notAfter()));
+        assertTrue(c.renewAt().isAfter(clock.instant()) && c.renewAt().isBefore(c.notAfter()), c.renewAt().toString());
+    }
+
+    @Test
+    void aCertificateTooShortLivedToUseIsRefusedBlamingItsLifetime() {
+        imds.lifetime = Duration.ofSeconds(2);
+        clock.set(Instant.parse("2026-11-22T12:00:00.500Z"));
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+        assertTrue(e.getMessage().contains("lifetime of 2000 ms is too short"), e.getMessage());
     }
 
     @Test
     void keyProtectionBelowTheMinimumFailsClosed() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new SoftwareKeyProvider())
-                .keyAttestor(null).minimumProtection(KeyProtection.KEYGUARD).clock(clock).executor(executor).build();
+                .keyAttestor(null).minimumProtection(KeyProtection.KEYGUARD).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         KeyProtectionException e = assertThrows(KeyProtectionException.class, cache::get);
         assertEquals(KeyProtection.KEYGUARD, e.required());
         assertEquals(0, imds.issueCalls.get());
+    }
+
+    @Test
+    void aStoredCredentialBelowTheMinimumProtectionIsNotServed() {
+        MtlsCredential software = cache(new SoftwareKeyProvider()).get();
+        assertEquals(KeyProtection.SOFTWARE, software.keyProtection());
+        MsiCredentialCache strict = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new SoftwareKeyProvider())
+                .keyAttestor(null).minimumProtection(KeyProtection.TPM).clock(clock).executor(executor).worker(Runnable::run).build();
+        caches.add(strict);
+        assertThrows(KeyProtectionException.class, strict::get, "the software-key entry in the store does not satisfy TPM");
+        assertEquals(1, imds.issueCalls.get());
     }
 
     @Test
@@ -269,6 +300,139 @@ class MsiCredentialCacheTest {
         assertThrows(IssuanceException.class, cache::refresh);
         assertSame(first, cache.get());
         assertEquals(first.x5tS256(), store.load(ManagedIdentityId.systemAssigned()).credential().orElseThrow().x5tS256());
+    }
+
+    @Test
+    void aRenewalDueDuringAFailingForegroundRefreshIsRetried() throws Exception {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Throwable> refreshOutcome = new java.util.concurrent.CompletableFuture<>();
+        Thread refresher = new Thread(() -> {
+            try {
+                cache.refresh();
+                refreshOutcome.complete(null);
+            } catch (Throwable e) {
+                refreshOutcome.complete(e);
+            }
+        });
+        refresher.start();
+        awaitIssueCalls(2);
+        // renewAt passes while the foreground refresh is in IMDS: the renew timer finds a flight running.
+        executor.advance(Duration.between(clock.instant(), first.renewAt()).plusSeconds(1));
+        imds.failNext(1);
+        imds.gate.countDown();
+        assertTrue(refreshOutcome.get(20, java.util.concurrent.TimeUnit.SECONDS) instanceof IssuanceException);
+        imds.gate = null;
+        assertTrue(cache.status().nextRenewalAttempt() != null, "a retry is scheduled after the failed foreground flight");
+
+        executor.advance(Duration.ofMinutes(30));
+
+        assertEquals(2, cache.get().generation(), "the renewal that was due is retried and succeeds");
+        assertEquals(3, imds.issueCalls.get());
+    }
+
+    @Test
+    void aRenewalStuckInTheWorkerDoesNotDelayTheExpiryTimer() {
+        imds.lifetime = Duration.ofHours(1);
+        List<Runnable> held = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(r -> {
+                    if (hold.get()) {
+                        held.add(r);
+                    } else {
+                        r.run();
+                    }
+                }).prepareKeys(false).build();
+        caches.add(cache);
+        cache.addListener(events::add);
+        MtlsCredential first = cache.get();
+        hold.set(true);
+
+        executor.advance(Duration.between(clock.instant(), first.notAfter()).plusSeconds(1));
+
+        assertEquals(1, held.size(), "the renew timer handed the renewal to the worker instead of running it");
+        assertEquals(1, imds.issueCalls.get());
+        assertTrue(eventTypes().contains(CredentialEvent.Type.EXPIRED), "the expiry timer ran while the renewal was stuck");
+        assertEquals(CredentialState.EXPIRED, cache.status().state());
+        hold.set(false);
+        held.forEach(Runnable::run);
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void anInterruptedWaiterFailsAloneWhileTheFlightGoesOn() throws Exception {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).prepareKeys(false).build();
+        caches.add(cache);
+        imds.gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Object> leader = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Object> follower = new java.util.concurrent.CompletableFuture<>();
+        Thread a = new Thread(() -> outcome(cache, leader));
+        a.start();
+        awaitIssueCalls(1);
+        Thread b = new Thread(() -> outcome(cache, follower));
+        b.start();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (b.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        a.interrupt();
+        Object interrupted = leader.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(interrupted instanceof CredentialUnavailableException
+                && ((Exception) interrupted).getMessage().contains("interrupted"), String.valueOf(interrupted));
+        assertFalse(follower.isDone(), "the follower still waits for the flight");
+        imds.gate.countDown();
+        Object served = follower.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertTrue(served instanceof MtlsCredential, String.valueOf(served));
+        assertEquals(1, imds.issueCalls.get());
+        a.join(20_000);
+        b.join(20_000);
+    }
+
+    @Test
+    void anExecutorShutDownDuringAnAcquisitionFailsEveryWaiterInsteadOfHangingThem() throws Exception {
+        MsiCredentialCache cache = cache();
+        imds.gate = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Object> leader = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Object> follower = new java.util.concurrent.CompletableFuture<>();
+        Thread a = new Thread(() -> outcome(cache, leader));
+        a.start();
+        awaitIssueCalls(1);
+        Thread b = new Thread(() -> outcome(cache, follower));
+        b.setDaemon(true);
+        b.start();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (b.getState() != Thread.State.WAITING && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        executor.shutdown();
+        imds.gate.countDown();
+        for (java.util.concurrent.CompletableFuture<Object> waiter : List.of(leader, follower)) {
+            Object o = waiter.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(o instanceof CredentialUnavailableException && ((Exception) o).getMessage().contains("refused a timer"),
+                    String.valueOf(o));
+        }
+        assertThrows(CredentialUnavailableException.class, cache::get, "the cache is closed");
+        a.join(20_000);
+        b.join(20_000);
+    }
+
+    private static void outcome(MsiCredentialCache cache, java.util.concurrent.CompletableFuture<Object> into) {
+        try {
+            into.complete(cache.get());
+        } catch (RuntimeException e) {
+            into.complete(e);
+        }
+    }
+
+    private void awaitIssueCalls(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+        while (imds.issueCalls.get() < n) {
+            assertTrue(System.nanoTime() < deadline, "issue call " + n + " never came");
+            Thread.sleep(5);
+        }
     }
 
     @Test
@@ -312,6 +476,43 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void replanDuringABackedOffRetryDoesNotStartAnExtraAttempt() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.failNext(1);
+        executor.advance(Duration.between(clock.instant(), first.renewAt()));
+        assertEquals(2, imds.issueCalls.get());
+        Instant retryAt = cache.status().nextRenewalAttempt();
+        assertTrue(retryAt.isAfter(clock.instant()), retryAt.toString());
+
+        cache.replan();
+        executor.runDue();
+
+        assertEquals(2, imds.issueCalls.get(), "the pending retry stays the next attempt");
+        executor.advance(Duration.between(clock.instant(), retryAt));
+        assertEquals(3, imds.issueCalls.get());
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void aThirtyDayCertificateIsWatchedInHourlyHopsAndRenewedAtRenewAt() {
+        imds.lifetime = Duration.ofDays(30);
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        executor.runDue();
+        assertTrue(executor.nextDueMillis() - clock.millis() <= Duration.ofHours(1).toMillis(),
+                "no timer waits longer than an hour on the monotonic clock");
+
+        executor.advance(Duration.between(clock.instant(), first.renewAt()).minusMinutes(1));
+        assertSame(first, cache.get(), "early wake-ups only re-arm");
+        assertEquals(1, imds.issueCalls.get());
+        assertTrue(executor.pending() > 0);
+
+        executor.advance(Duration.ofMinutes(2));
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
     void statusWithoutAnythingIsMissingAndDoesNotCallImds() {
         CredentialStatus status = cache().status();
         assertEquals(CredentialState.MISSING, status.state());
@@ -342,7 +543,7 @@ class MsiCredentialCacheTest {
 
     @Test
     void theNextKeyIsPreparedInTheBackgroundSoRenewalDoesNotWaitForKeyGeneration() {
-        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        List<io.msiagent.core.spi.ManagedKey> created = new CopyOnWriteArrayList<>();
         PooledKeyProvider pool = new PooledKeyProvider();
         io.msiagent.core.spi.KeyProvider counting = new io.msiagent.core.spi.KeyProvider() {
             @Override
@@ -362,20 +563,61 @@ class MsiCredentialCacheTest {
 
             @Override
             public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
-                created.incrementAndGet();
-                return pool.create(minimum);
+                io.msiagent.core.spi.ManagedKey key = pool.create(minimum);
+                created.add(key);
+                return key;
             }
         };
         MsiCredentialCache cache = cache(counting);
-        cache.get();
-        assertEquals(1, created.get());
-        executor.runDue();
-        assertEquals(2, created.get(), "the spare key was made after the publish");
+        MtlsCredential first = cache.get();
+        assertEquals(2, created.size(), "the spare key was made after the publish");
+        assertSame(created.get(0).privateKey(), first.privateKey());
         MtlsCredential second = cache.refresh();
-        assertEquals(2, created.get(), "the renewal used the spare key instead of making one");
+        assertSame(created.get(1).privateKey(), second.privateKey(), "the renewal used the spare key instead of making one");
         assertTrue(KeyMatch.matches(second.certificate().getPublicKey(), second.privateKey()));
-        executor.runDue();
-        assertEquals(3, created.get());
+        assertEquals(3, created.size(), "and the next spare was made after it");
+    }
+
+    @Test
+    void anUntypedFailureInsideTheAcquisitionReachesGetAsATypedErrorNamingTheStep() {
+        java.io.UncheckedIOException broken = new java.io.UncheckedIOException(new java.io.IOException("I/O error"));
+        io.msiagent.core.spi.CredentialStore failing = new io.msiagent.core.spi.CredentialStore() {
+            @Override
+            public String location(ManagedIdentityId identity) {
+                return "/broken/msal_mtls.pem";
+            }
+
+            @Override
+            public LoadResult load(ManagedIdentityId identity) {
+                throw broken;
+            }
+
+            @Override
+            public LoadResult inspect(ManagedIdentityId identity) {
+                return LoadResult.absent();
+            }
+
+            @Override
+            public void save(MtlsCredential credential) {
+            }
+
+            @Override
+            public List<String> delete(ManagedIdentityId identity) {
+                return List.of();
+            }
+
+            @Override
+            public io.msiagent.core.spi.StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
+                return () -> { };
+            }
+        };
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(failing).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
+        caches.add(cache);
+        CredentialUnavailableException e = assertThrows(CredentialUnavailableException.class, cache::get);
+        assertTrue(e.getMessage().contains("reading the store at /broken/msal_mtls.pem"), e.getMessage());
+        assertSame(broken, e.getCause());
+        assertEquals(0, imds.issueCalls.get());
     }
 
     @Test
@@ -412,7 +654,7 @@ class MsiCredentialCacheTest {
             }
         };
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(failing).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).build();
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         assertEquals(1, cache.get().generation());
         CredentialStatus status = cache.status();
@@ -428,7 +670,7 @@ class MsiCredentialCacheTest {
         try {
             busy.save(byOtherProcess);
             MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busy).keyProvider(new PooledKeyProvider())
-                    .keyAttestor(null).clock(clock).executor(executor).lockWait(Duration.ofMillis(50)).build();
+                    .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).lockWait(Duration.ofMillis(50)).build();
             caches.add(cache);
             assertEquals(byOtherProcess.x5tS256(), cache.get().x5tS256());
             assertEquals(0, imds.issueCalls.get());
@@ -443,7 +685,7 @@ class MsiCredentialCacheTest {
         io.msiagent.core.spi.StoreLock held = busy.lock(ManagedIdentityId.systemAssigned(), Duration.ofSeconds(1));
         try {
             MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busy).keyProvider(new PooledKeyProvider())
-                    .keyAttestor(null).clock(clock).executor(executor).lockWait(Duration.ofMillis(50)).build();
+                    .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).lockWait(Duration.ofMillis(50)).build();
             caches.add(cache);
             StoreException e = assertThrows(StoreException.class, cache::get);
             assertTrue(e.getMessage().contains("memory:system") && e.getMessage().contains("lock"), e.getMessage());
@@ -455,7 +697,7 @@ class MsiCredentialCacheTest {
 
     @Test
     void defaultsComeFromServiceLoaderWithTheSoftwareKeyProviderAsFallback() {
-        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).persistence(false).clock(clock).executor(executor).build();
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).persistence(false).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         MtlsCredential c = cache.get();
         assertEquals(KeyProtection.SOFTWARE, c.keyProtection());
@@ -489,7 +731,7 @@ class MsiCredentialCacheTest {
     @Test
     void anAttestedKeySendsTheTokenAndMarksTheCredentialAttested() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(attestor(() -> java.util.Optional.of("header.payload.sig"))).clock(clock).executor(executor).build();
+                .keyAttestor(attestor(() -> java.util.Optional.of("header.payload.sig"))).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         assertTrue(cache.get().attested());
         assertEquals("header.payload.sig", imds.lastAttestationToken);
@@ -500,7 +742,7 @@ class MsiCredentialCacheTest {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
                 .keyAttestor(attestor(() -> {
                     throw new IllegalStateException("MAA answered 503");
-                })).clock(clock).executor(executor).build();
+                })).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         AttestationException e = assertThrows(AttestationException.class, cache::get);
         assertTrue(e.getMessage().contains("fake-maa") && e.getMessage().contains("MAA answered 503")
@@ -511,7 +753,7 @@ class MsiCredentialCacheTest {
     @Test
     void noAttestationAvailableMeansAnUnattestedRequestWithoutAToken() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(attestor(java.util.Optional::empty)).clock(clock).executor(executor).build();
+                .keyAttestor(attestor(java.util.Optional::empty)).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
         assertFalse(cache.get().attested());
         assertEquals(null, imds.lastAttestationToken);
