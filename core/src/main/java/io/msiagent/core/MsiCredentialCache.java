@@ -138,7 +138,9 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final Duration lockWait;
     private final TokenType tokenTypeOverride;
     private final RotatingKeyManager keyManager;
-    private final CompositeTrustManager trustManager;
+    private final List<X509Certificate> trustedCertificates;
+    /** Made on first use: loading the JVM's trust store costs a warm-store start that needs no TLS. */
+    private volatile CompositeTrustManager trustManager;
     private final TokenGateway tokenGatewayOverride;
     private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, CachedToken> popTokens = new ConcurrentHashMap<>();
@@ -192,7 +194,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.tokenGatewayOverride = b.tokenGateway;
         this.prepareKeys = b.prepareKeys;
         this.keyManager = new RotatingKeyManager(this);
-        this.trustManager = CompositeTrustManager.create(b.trustedCertificates);
+        this.trustedCertificates = List.copyOf(b.trustedCertificates);
     }
 
     public static Builder builder() {
@@ -236,7 +238,17 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     /** The trust used by {@link #sslContext()}: the JVM default plus the configured extra CAs. */
     public X509TrustManager trustManager() {
-        return trustManager;
+        CompositeTrustManager tm = trustManager;
+        if (tm == null) {
+            synchronized (lazyInitLock) {
+                tm = trustManager;
+                if (tm == null) {
+                    tm = CompositeTrustManager.create(trustedCertificates);
+                    trustManager = tm;
+                }
+            }
+        }
+        return tm;
     }
 
     /** A "TLS" context with {@link #keyManager()} and {@link #trustManager()}; built once. */
@@ -248,7 +260,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 if (ctx == null) {
                     try {
                         ctx = SSLContext.getInstance("TLS");
-                        ctx.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, null);
+                        ctx.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager()}, null);
                     } catch (GeneralSecurityException e) {
                         throw new IllegalStateException("cannot create a TLS context: " + e.getMessage(), e);
                     }
@@ -1163,7 +1175,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             synchronized (lazyInitLock) {
                 t = tokenClient;
                 if (t == null || t.generation != forGeneration) {
-                    MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager).build();
+                    MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager()).build();
                     t = new GenerationTokenClient(forGeneration, client);
                     tokenClient = t;
                 }
