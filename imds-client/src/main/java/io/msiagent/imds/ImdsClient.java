@@ -1,19 +1,66 @@
 package io.msiagent.imds;
 
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.Proxy;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
 
 /**
  * The IMDS v2 client: {@code getplatformmetadata} and {@code issuecredential}, with the retry
  * table of the protocol document. Never goes through a proxy. Thread-safe; build once, share.
+ *
+ * <p>One {@code x-ms-client-request-id} (a fresh lower-case GUID) per call, shared by all its
+ * retries, like MSAL.NET's correlation id: an operator quotes one id and Azure finds every attempt.
+ * Our logs tell the attempts apart by number.
  *
  * <p>CONTRACT (frozen for the other modules; the implementation is the imds-client issue's).
  */
 public final class ImdsClient {
     public static final String DEFAULT_ENDPOINT = "http://169.254.169.254";
 
+    static final String ENV_ENDPOINT = "MSI_AGENT_IMDS_ENDPOINT";
+    static final String ENV_POD_IDENTITY = "AZURE_POD_IDENTITY_AUTHORITY_HOST";
+
+    private static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
+    private static final JsonMapper MAPPER = new JsonMapper();
+    private static final String METADATA = "getplatformmetadata";
+    private static final String ISSUE = "issuecredential";
+
+    private final String endpoint;
+    private final HttpUrl baseUrl;
+    private final RetryingCaller caller;
+    private final ImdsErrors errors;
+
     private ImdsClient(Builder b) {
-        throw new UnsupportedOperationException("not implemented yet");
+        this.endpoint = stripTrailingSlashes(b.endpoint != null ? b.endpoint : resolveEndpoint(null, System.getenv()));
+        HttpUrl url = HttpUrl.parse(endpoint);
+        if (url == null) {
+            throw new IllegalArgumentException("IMDS endpoint is not an http(s) URL: '" + endpoint + "'");
+        }
+        this.baseUrl = url;
+        OkHttpClient http = new OkHttpClient.Builder()
+                .proxy(Proxy.NO_PROXY) // IMDS is link-local: a proxy could only intercept it
+                .connectTimeout(b.connectTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
+                .retryOnConnectionFailure(false) // the RetryPolicy is the only one that retries
+                .followRedirects(false)
+                .build();
+        this.caller = new RetryingCaller(http, RetryPolicy.imds(b.jitter), b.sleeper, b.time, b.callDeadline);
+        this.errors = new ImdsErrors(endpoint, b.callDeadline);
     }
 
     public static Builder builder() {
@@ -22,55 +69,162 @@ public final class ImdsClient {
 
     /** explicit > MSI_AGENT_IMDS_ENDPOINT > AZURE_POD_IDENTITY_AUTHORITY_HOST > http://169.254.169.254. */
     public static String resolveEndpoint(String explicit, Map<String, String> environment) {
-        throw new UnsupportedOperationException("not implemented yet");
+        for (String candidate : new String[] {explicit, environment.get(ENV_ENDPOINT), environment.get(ENV_POD_IDENTITY)}) {
+            if (candidate != null && !candidate.isBlank()) {
+                return stripTrailingSlashes(candidate.strip());
+            }
+        }
+        return DEFAULT_ENDPOINT;
     }
 
     /** The base URL this client talks to, without a trailing slash. */
     public String endpoint() {
-        throw new UnsupportedOperationException("not implemented yet");
+        return endpoint;
     }
 
     /** GET /metadata/identity/getplatformmetadata?cred-api-version=2.0[&selector]. */
     public PlatformMetadata platformMetadata(IdentitySelector identity) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Objects.requireNonNull(identity, "identity");
+        String requestId = newRequestId();
+        Request request = imdsRequest(METADATA, identity, requestId).get().build();
+        Outcome outcome = caller.call(request, "IMDS " + METADATA, requestId);
+        if (outcome.ending() != Outcome.Ending.SUCCESS) {
+            if (outcome.status() == 404 && outcome.ending() == Outcome.Ending.RETRIES_EXHAUSTED) {
+                throw errors.v1Only(outcome, requestId);
+            }
+            throw errors.failed(METADATA, outcome, requestId);
+        }
+        Reply reply = outcome.reply();
+        String server = reply.headers().get("Server");
+        if (server == null || !server.toLowerCase(Locale.ROOT).contains("imds")) {
+            throw errors.malformed(METADATA, reply, requestId, server == null ? "without a Server header"
+                    : "with 'Server: " + Redactor.excerpt(server) + "', not IMDS's", null);
+        }
+        try {
+            return ImdsReplies.platformMetadata(checkedBody(reply));
+        } catch (ReplyFormatException e) {
+            throw errors.malformed(METADATA, reply, requestId, e.getMessage(), e);
+        }
     }
 
     /**
      * POST /metadata/identity/issuecredential?cred-api-version=2.0[&selector] with
-     * {"csr": base64(csrDer), "attestation_token": ...}; the token is omitted when null.
+     * {"csr": base64(csrDer), "attestation_token": ...}; the token is omitted when null (or blank).
      */
     public IssuedCredential issueCredential(IdentitySelector identity, byte[] csrDer, String attestationToken) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Objects.requireNonNull(identity, "identity");
+        Objects.requireNonNull(csrDer, "csrDer");
+        if (csrDer.length == 0) {
+            throw new IllegalArgumentException("csrDer is empty");
+        }
+        String requestId = newRequestId();
+        ObjectNode body = MAPPER.createObjectNode().put("csr", Base64.getEncoder().encodeToString(csrDer));
+        if (attestationToken != null && !attestationToken.isBlank()) {
+            body.put("attestation_token", attestationToken);
+        }
+        Request request = imdsRequest(ISSUE, identity, requestId)
+                .post(RequestBody.create(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), JSON))
+                .build();
+        Outcome outcome = caller.call(request, "IMDS " + ISSUE, requestId);
+        if (outcome.ending() != Outcome.Ending.SUCCESS) {
+            throw errors.failed(ISSUE, outcome, requestId);
+        }
+        try {
+            return ImdsReplies.issuedCredential(checkedBody(outcome.reply()));
+        } catch (ReplyFormatException e) {
+            throw errors.malformed(ISSUE, outcome.reply(), requestId, e.getMessage(), e);
+        }
+    }
+
+    private Request.Builder imdsRequest(String operation, IdentitySelector identity, String requestId) {
+        HttpUrl.Builder url = baseUrl.newBuilder()
+                .addPathSegments("metadata/identity/" + operation)
+                .addQueryParameter("cred-api-version", "2.0");
+        if (!identity.isSystemAssigned()) {
+            url.addQueryParameter(identity.queryName(), identity.value());
+        }
+        return new Request.Builder().url(url.build())
+                .header("Metadata", "true")
+                .header("x-ms-client-request-id", requestId);
+    }
+
+    private static byte[] checkedBody(Reply reply) throws ReplyFormatException {
+        if (reply.body().truncated()) {
+            throw new ReplyFormatException("the body is larger than " + BoundedBody.DEFAULT_LIMIT / 1024 + " KiB");
+        }
+        return reply.body().bytes();
+    }
+
+    private static String newRequestId() {
+        return UUID.randomUUID().toString(); // lower-case, hyphenated
+    }
+
+    private static String stripTrailingSlashes(String url) {
+        return url.replaceAll("/+$", "");
     }
 
     public static final class Builder {
+        private String endpoint;
+        private Duration connectTimeout = Duration.ofSeconds(2);
+        private Duration readTimeout = Duration.ofSeconds(10);
+        private Duration callDeadline = Duration.ofSeconds(90);
+        private Sleeper sleeper = Sleeper.REAL;
+        private DoubleSupplier jitter = () -> ThreadLocalRandom.current().nextDouble();
+        private TimeSource time = TimeSource.SYSTEM;
+
         private Builder() {
         }
 
         /** Base URL; default {@link #resolveEndpoint(String, Map)} of the process environment. */
         public Builder endpoint(String endpoint) {
-            throw new UnsupportedOperationException("not implemented yet");
+            this.endpoint = endpoint;
+            return this;
         }
 
+        /** Default 2 s: IMDS is link-local, it connects at once or not at all. */
         public Builder connectTimeout(Duration timeout) {
-            throw new UnsupportedOperationException("not implemented yet");
+            this.connectTimeout = positive(timeout, "connectTimeout");
+            return this;
         }
 
+        /** Default 10 s per read. */
         public Builder readTimeout(Duration timeout) {
-            throw new UnsupportedOperationException("not implemented yet");
+            this.readTimeout = positive(timeout, "readTimeout");
+            return this;
         }
 
-        /** The total time one call may take, retries and back-off included. */
+        /** The total time one call may take, retries and back-off included. Default 90 s. */
         public Builder callDeadline(Duration deadline) {
-            throw new UnsupportedOperationException("not implemented yet");
+            this.callDeadline = positive(deadline, "callDeadline");
+            return this;
         }
 
         public Builder sleeper(Sleeper sleeper) {
-            throw new UnsupportedOperationException("not implemented yet");
+            this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+            return this;
+        }
+
+        /** Source of the back-off jitter, values in [0, 1); tests pin it. */
+        Builder jitter(DoubleSupplier jitter) {
+            this.jitter = Objects.requireNonNull(jitter, "jitter");
+            return this;
+        }
+
+        Builder time(TimeSource time) {
+            this.time = Objects.requireNonNull(time, "time");
+            return this;
         }
 
         public ImdsClient build() {
             return new ImdsClient(this);
+        }
+
+        static Duration positive(Duration d, String name) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive: " + d);
+            }
+            return d;
         }
     }
 }
