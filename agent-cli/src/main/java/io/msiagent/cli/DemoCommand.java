@@ -1,0 +1,16 @@
+package io.msiagent.cli;
+
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "demo")
+final class DemoCommand implements Callable<Integer> {
+    @ParentCommand
+    MsiAgentCommand root;
+
+    @Override
+    public Integer call() {
+        return 0;
+    }
+}
