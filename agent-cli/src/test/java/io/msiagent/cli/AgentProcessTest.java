@@ -185,6 +185,34 @@ class AgentProcessTest {
     }
 
     @Test
+    void failedRenewalsKeepTheCredentialAndBackOffWithinATenthOfTheRemainingValidity() throws Exception {
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofSeconds(20)).build())) {
+            Cli cli = new Cli(emu, tmp.resolve("certs"));
+            try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir())) {
+                JsonNode acquired = agent.await("ACQUIRED", FIRST_EVENT);
+                emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 3, Fault.status(400));
+                for (int attempt = 1; attempt <= 3; attempt++) {
+                    JsonNode failed = agent.await("RENEWAL_FAILED", Duration.ofSeconds(20));
+                    assertEquals(attempt, failed.get("attempt").asInt(), failed::toString);
+                    assertEquals(acquired.get("x5tS256").asText(), failed.get("x5tS256").asText(), "the current credential is kept");
+                    assertTrue(failed.get("reason").asText().contains("HTTP 400")
+                            && failed.get("reason").asText().contains("x-ms-client-request-id"), failed::toString);
+                    Instant at = time(failed, "time");
+                    double timeLeft = failed.get("timeLeft").asDouble();
+                    assertEquals(Duration.between(at, time(acquired, "notAfter")).toMillis() / 1000.0, timeLeft, 0.01);
+                    long waitMillis = Duration.between(at, time(failed, "nextAttempt")).toMillis();
+                    assertTrue(waitMillis >= 990 && waitMillis <= Math.max(1000, timeLeft * 100) + 10,
+                            "waits " + waitMillis + " ms with " + timeLeft + " s left");
+                }
+                JsonNode renewed = agent.await("RENEWED", Duration.ofSeconds(20));
+                assertEquals("retry", renewed.get("trigger").asText());
+                assertTrue(time(renewed, "time").isBefore(time(acquired, "notAfter")), "renewed before the old one expired");
+                assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
+            }
+        }
+    }
+
+    @Test
     void sigintAlsoExitsZero() throws Exception {
         try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofHours(1)).build())) {
             Cli cli = new Cli(emu, tmp.resolve("certs"));
