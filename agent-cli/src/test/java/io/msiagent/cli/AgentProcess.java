@@ -101,14 +101,24 @@ final class AgentProcess implements AutoCloseable {
         return process;
     }
 
-    /** SIGTERM (Process.destroy on Unix), then the exit code, or -1 if still alive after {@code wait}. */
-    int terminate(Duration wait) throws InterruptedException {
-        process.destroy();
+    /**
+     * {@code kill -TERM <pid>} (not Process.destroy(), which also closes our end of the child's
+     * stdout and would lose its last event lines), then the exit code, or -1 if still alive after {@code wait}.
+     */
+    int terminate(Duration wait) throws InterruptedException, IOException {
+        signal("TERM");
         if (!process.waitFor(wait.toMillis(), TimeUnit.MILLISECONDS)) {
             return -1;
         }
         outReader.join(5000); // the last event lines
         return process.exitValue();
+    }
+
+    void signal(String name) throws InterruptedException, IOException {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start();
+        if (kill.waitFor() != 0) {
+            throw new IOException("kill -" + name + " " + process.pid() + " failed");
+        }
     }
 
     @Override

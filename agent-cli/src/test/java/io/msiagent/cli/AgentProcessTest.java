@@ -138,7 +138,8 @@ class AgentProcessTest {
                 int code = agent.terminate(Duration.ofSeconds(2));
                 long tookMillis = (System.nanoTime() - start) / 1_000_000;
                 assertEquals(0, code, "exit 0 within 2 s (took " + tookMillis + " ms); stderr: " + agent.stderr());
-                assertTrue(agent.events().stream().anyMatch(e -> e.get("event").asText().equals("STOPPED")), agent.events()::toString);
+                assertTrue(agent.events().stream().anyMatch(e -> e.get("event").asText().equals("STOPPED")),
+                        () -> agent.events() + "\nnon-JSON: " + agent.nonJsonLines() + "\nstderr: " + agent.stderr());
 
                 LinuxCredentialStore store = LinuxCredentialStore.builder().directory(cli.storeDir()).build();
                 LoadResult r = store.inspect(ManagedIdentityId.systemAssigned());
@@ -218,8 +219,7 @@ class AgentProcessTest {
             Cli cli = new Cli(emu, tmp.resolve("certs"));
             try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir())) {
                 agent.await("ACQUIRED", FIRST_EVENT);
-                Process kill = new ProcessBuilder("kill", "-INT", Long.toString(agent.process().pid())).start();
-                assertEquals(0, kill.waitFor());
+                agent.signal("INT");
                 assertTrue(agent.process().waitFor(2, java.util.concurrent.TimeUnit.SECONDS));
                 assertEquals(0, agent.process().exitValue());
             }
