@@ -166,7 +166,7 @@ final class Agent {
             reacquireAttempts = 0;
             MtlsCredential stored = r.credential().orElseThrow();
             boolean foreign = !store.savedHere(stored.x5tS256()) && (held == null || !held.x5tS256().equals(stored.x5tS256()));
-            boolean better = held == null || stored.notAfter().isAfter(held.notAfter());
+            boolean better = held == null || !stored.notAfter().isBefore(held.notAfter());
             if (foreign && better && now.isBefore(stored.notAfter())) {
                 adopt(stored);
             }
