@@ -58,8 +58,8 @@ final class Agent {
     // Touched on the scheduler thread only, except `cache` (read by shutdown) and the volatile flags.
     private volatile MsiCredentialCache cache;
     private volatile boolean stopping;
-    private int startAttempts;
-    private int failedAttempts;
+    private volatile int startAttempts;
+    private volatile int failedAttempts;
     private int reacquireAttempts;
     private Instant nextReacquire = Instant.MIN;
     private volatile String trigger;

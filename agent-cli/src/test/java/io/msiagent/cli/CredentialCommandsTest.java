@@ -272,6 +272,9 @@ class CredentialCommandsTest {
         assertEquals(64, badType.code(), badType::toString);
         assertTrue(badType.err().contains("mtls_pop or bearer"), badType.err());
         assertEquals(64, cli.runExactly().code(), "no command");
+        Cli.Result badPort = cli.run("run", "--metrics-port", "70000");
+        assertEquals(64, badPort.code(), badPort::toString);
+        assertTrue(badPort.err().contains("--metrics-port"), badPort.err());
         Cli.Result badCa = cli.run("--trust-ca", tmp.resolve("nope.pem").toString(), "token", "--resource", "x");
         assertEquals(64, badCa.code(), badCa::toString);
         assertTrue(badCa.err().contains("nope.pem"), badCa.err());
