@@ -206,6 +206,21 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void aSymlinkedStoreIsAStoreFailureNamingThePath() throws Exception {
+        Path real = Files.createDirectory(tmp.resolve("real"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        Cli linked = new Cli(emu, link);
+        Cli.Result r = linked.run("acquire");
+        assertEquals(4, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: ") && r.err().contains(link.toString()), r.err());
+        Cli.Result status = linked.run("status", "--json");
+        assertEquals(2, status.code(), status::toString);
+        assertEquals("INVALID", status.json().get("state").asText());
+        assertTrue(status.json().get("reason").asText().contains("symbolic link"), status.out());
+    }
+
+    @Test
     void clearRemovesTheEntry() {
         assertEquals(0, cli.run("acquire").code());
         Cli.Result r = cli.run("clear", "--json");
