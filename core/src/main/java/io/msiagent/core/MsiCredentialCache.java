@@ -1,0 +1,1190 @@
+package io.msiagent.core;
+
+import io.msiagent.core.spi.CredentialStore;
+import io.msiagent.core.spi.CredentialStoreProvider;
+import io.msiagent.core.spi.KeyAttestor;
+import io.msiagent.core.spi.KeyProvider;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.spi.ManagedKey;
+import io.msiagent.core.spi.StoreLock;
+import io.msiagent.core.spi.StoreOptions;
+import io.msiagent.imds.AccessToken;
+import io.msiagent.imds.IdentitySelector;
+import io.msiagent.imds.ImdsClient;
+import io.msiagent.imds.ImdsException;
+import io.msiagent.imds.IssuedCredential;
+import io.msiagent.imds.MtlsTokenClient;
+import io.msiagent.imds.PlatformMetadata;
+import io.msiagent.imds.TokenEndpointException;
+import io.msiagent.imds.TokenType;
+import java.net.SocketException;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSessionContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509TrustManager;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The credential engine for one managed identity: serves an always-fresh MSI v2 mTLS credential
+ * from memory, the store or IMDS, renews it in the background at its renewAt, and hands out a
+ * key manager, an SSLContext and access tokens that follow every rotation.
+ *
+ * <p>{@link #get()} of a usable credential is one volatile read. Timers keep that snapshot honest:
+ * one at renewAt starts a background renewal (callers keep getting the current credential), one at
+ * notAfter withdraws it. {@link ScheduledExecutorService} waits on the monotonic clock, so after a
+ * suspended VM resumes, call {@link #replan()} to re-check the schedule against the wall clock.
+ */
+public final class MsiCredentialCache implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MsiCredentialCache.class);
+    /** Generations kept answerable in the key manager for handshakes that started before a rotation. */
+    private static final int KEPT_GENERATIONS = 3;
+
+    private enum Mode {
+        /** Nothing usable in memory: take a valid stored entry if any, else issue. */
+        COLD,
+        /** Renewal: take a stored entry only if it is fresh and not the one being replaced, else issue. */
+        RENEW,
+        /** Always issue a new certificate. */
+        FORCE
+    }
+
+    /** One acquisition that concurrent callers share. */
+    private static final class Flight {
+        final Mode mode;
+        final String replacingX5t;
+        final boolean background;
+        final CompletableFuture<Published> result = new CompletableFuture<>();
+
+        Flight(Mode mode, String replacingX5t, boolean background) {
+            this.mode = mode;
+            this.replacingX5t = replacingX5t;
+            this.background = background;
+        }
+    }
+
+    /**
+     * A token and the certificate it is bound to. {@code boundX5t} is the very String instance of
+     * the generation it was checked against, so the hot path compares references; a timer sets
+     * {@code refreshDue} at half the token's life, so the hot path reads no clock.
+     */
+    private static final class CachedToken {
+        final AccessToken token;
+        final String boundX5t;
+        final long refreshAtMillis;
+        final long expiresAtMillis;
+        volatile boolean refreshDue;
+
+        CachedToken(AccessToken token, String boundX5t, long refreshAtMillis, long expiresAtMillis) {
+            this.token = token;
+            this.boundX5t = boundX5t;
+            this.refreshAtMillis = refreshAtMillis;
+            this.expiresAtMillis = expiresAtMillis;
+        }
+    }
+
+    private final ManagedIdentityId identity;
+    private final IdentitySelector selector;
+    private final IssuerGateway issuer;
+    private final CredentialStore store;
+    private final KeyProvider keyProvider;
+    private final KeyAttestor attestor;
+    private final KeyProtection minimumProtection;
+    private final Clock clock;
+    private final ScheduledExecutorService executor;
+    private final boolean ownsExecutor;
+    private final RenewalPolicy policy;
+    private final Duration lockWait;
+    private final TokenType tokenTypeOverride;
+    private final RotatingKeyManager keyManager;
+    private final CompositeTrustManager trustManager;
+    private final TokenGateway tokenGatewayOverride;
+    private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
+    private final ConcurrentHashMap<String, CachedToken> popTokens = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, CachedToken> bearerTokens = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Object> tokenLocks = new ConcurrentHashMap<>();
+
+    /** The usable snapshot, or null when nothing usable is in memory. The hot path reads only this. */
+    private volatile Published current;
+    /** The last few generations, newest last, for in-flight handshakes. */
+    private volatile Published[] recent = new Published[0];
+    private volatile SSLContext sslContext;
+    private volatile GenerationTokenClient tokenClient;
+    /** A key made in the background after a publish, so the next renewal does not wait for key generation. */
+    private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
+    private final boolean prepareKeys;
+
+    private final Object stateLock = new Object();
+    // Guarded by stateLock:
+    private long generation;
+    private Flight flight;
+    private ScheduledFuture<?> renewTimer;
+    private ScheduledFuture<?> expiryTimer;
+    private ScheduledFuture<?> retryTimer;
+    private int failedAttempts;
+    private Instant nextAttempt;
+    private Throwable lastFailure;
+    private String lastStoreProblem;
+    private volatile boolean closed;
+
+    private MsiCredentialCache(Builder b) {
+        this.identity = b.identity;
+        this.selector = identity.selector();
+        this.clock = b.clock;
+        this.issuer = b.issuer != null ? b.issuer : IssuerGateway.of(b.imdsClient != null ? b.imdsClient : ImdsClient.builder().build());
+        this.store = b.store != null ? b.store : defaultStore(b.persistence, clock);
+        this.keyProvider = b.keyProvider != null ? b.keyProvider : defaultKeyProvider();
+        this.attestor = b.attestorSet ? b.attestor : defaultAttestor();
+        this.minimumProtection = b.minimumProtection;
+        this.ownsExecutor = b.executor == null;
+        this.executor = b.executor != null ? b.executor : defaultExecutor();
+        this.policy = b.policy;
+        this.lockWait = b.lockWait;
+        this.tokenTypeOverride = b.tokenType;
+        this.tokenGatewayOverride = b.tokenGateway;
+        this.prepareKeys = b.prepareKeys;
+        this.keyManager = new RotatingKeyManager(this);
+        this.trustManager = CompositeTrustManager.create(b.trustedCertificates);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public ManagedIdentityId identity() {
+        return identity;
+    }
+
+    /** Where this identity's credential persists (a path, the Windows store, or {@code memory:...}). */
+    public String storeLocation() {
+        return store.location(identity);
+    }
+
+    // ---------------------------------------------------------------- serving
+
+    /**
+     * A valid credential: from memory (one volatile read), else from the store, else from IMDS.
+     * Concurrent callers on a cold cache share one acquisition and its outcome.
+     *
+     * @throws IssuanceException IMDS failed
+     * @throws CertificateValidationException IMDS returned something unusable
+     * @throws KeyProtectionException the minimum key protection cannot be met
+     * @throws AttestationException attestation was attempted and failed
+     * @throws StoreException the store cannot be used
+     * @throws CredentialUnavailableException anything else (closed, interrupted)
+     */
+    public MtlsCredential get() {
+        Published p = current;
+        if (p != null) {
+            return p.credential;
+        }
+        return acquireBlocking().credential;
+    }
+
+    /** A key manager that follows rotation; one generation per handshake. */
+    public X509ExtendedKeyManager keyManager() {
+        return keyManager;
+    }
+
+    /** The trust used by {@link #sslContext()}: the JVM default plus the configured extra CAs. */
+    public X509TrustManager trustManager() {
+        return trustManager;
+    }
+
+    /** A "TLS" context with {@link #keyManager()} and {@link #trustManager()}; built once. */
+    public SSLContext sslContext() {
+        SSLContext ctx = sslContext;
+        if (ctx == null) {
+            synchronized (this) {
+                ctx = sslContext;
+                if (ctx == null) {
+                    try {
+                        ctx = SSLContext.getInstance("TLS");
+                        ctx.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, null);
+                    } catch (GeneralSecurityException e) {
+                        throw new IllegalStateException("cannot create a TLS context: " + e.getMessage(), e);
+                    }
+                    sslContext = ctx;
+                }
+            }
+        }
+        return ctx;
+    }
+
+    /**
+     * An access token for {@code resource}, bound to the current certificate. Token type: the
+     * builder's preference, else {@code MTLS_POP} for attested credentials and {@code BEARER}
+     * (over mTLS) otherwise. Cached per resource and certificate; refreshed at half its lifetime.
+     */
+    public AccessToken acquireToken(String resource) {
+        Published p = current;
+        if (p != null) {
+            TokenType type = tokenTypeOverride != null ? tokenTypeOverride : p.defaultTokenType;
+            CachedToken t = (type == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
+            if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
+                return t.token;
+            }
+        }
+        return acquireTokenSlow(resource, null);
+    }
+
+    /** {@link #acquireToken(String)} with an explicit token type. */
+    public AccessToken acquireToken(String resource, TokenType tokenType) {
+        Objects.requireNonNull(tokenType, "tokenType");
+        Published p = current;
+        if (p != null) {
+            CachedToken t = (tokenType == TokenType.MTLS_POP ? popTokens : bearerTokens).get(resource);
+            if (t != null && t.boundX5t == p.x5tS256 && !t.refreshDue) {
+                return t.token;
+            }
+        }
+        return acquireTokenSlow(resource, tokenType);
+    }
+
+    /** The current state and why, from memory or the store; never touches the network. */
+    public CredentialStatus status() {
+        Instant now = clock.instant();
+        Published p = current;
+        List<String> reasons = new ArrayList<>();
+        Throwable failure;
+        Instant next;
+        String storeProblem;
+        synchronized (stateLock) {
+            failure = lastFailure;
+            next = nextAttempt;
+            storeProblem = lastStoreProblem;
+        }
+        if (p != null) {
+            MtlsCredential c = p.credential;
+            CredentialState state = c.stateAt(now);
+            describe(c, state, now, reasons);
+            if (failure != null) {
+                reasons.add("last renewal attempt failed: " + failure.getMessage());
+            }
+            if (storeProblem != null) {
+                reasons.add("not persisted: " + storeProblem);
+            }
+            return new CredentialStatus(state, c, "memory", reasons, next != null ? next : (state == CredentialState.FRESH ? c.renewAt() : null));
+        }
+        String location = store.location(identity);
+        LoadResult r;
+        try {
+            r = store.inspect(identity);
+        } catch (StoreException e) {
+            reasons.add(e.getMessage());
+            return new CredentialStatus(CredentialState.INVALID, null, location, reasons, next);
+        }
+        if (failure != null) {
+            reasons.add("last acquisition failed: " + failure.getMessage());
+        }
+        switch (r.kind()) {
+            case FOUND: {
+                MtlsCredential c = r.credential().orElseThrow();
+                CredentialState state = c.stateAt(now);
+                describe(c, state, now, reasons);
+                return new CredentialStatus(state, c, location, reasons, next);
+            }
+            case INVALID:
+                reasons.add(0, r.problem());
+                return new CredentialStatus(CredentialState.INVALID, null, location, reasons, next);
+            default:
+                reasons.add(0, r.problem() != null ? r.problem() : "no credential stored at " + location);
+                return new CredentialStatus(CredentialState.MISSING, null, location, reasons, next);
+        }
+    }
+
+    private static void describe(MtlsCredential c, CredentialState state, Instant now, List<String> reasons) {
+        switch (state) {
+            case FRESH:
+                reasons.add("valid until " + c.notAfter() + "; renewal due at " + c.renewAt());
+                break;
+            case RENEW_DUE:
+                reasons.add("renewal due since " + c.renewAt() + "; valid until " + c.notAfter());
+                break;
+            default:
+                reasons.add("expired at " + c.notAfter() + " (now " + now + ")");
+        }
+    }
+
+    /**
+     * Renews now, even if the credential is fresh (the CLI's {@code renew}); returns the new
+     * credential. A failure keeps the current credential in service and is thrown.
+     */
+    public MtlsCredential refresh() {
+        for (int round = 0; round < 2; round++) {
+            Flight f;
+            boolean leader = false;
+            synchronized (stateLock) {
+                checkOpen();
+                if (flight == null) {
+                    flight = new Flight(Mode.FORCE, null, false);
+                    leader = true;
+                }
+                f = flight;
+            }
+            if (leader) {
+                runFlight(f);
+                return await(f).credential;
+            }
+            Published joined = awaitQuietly(f);
+            if (f.mode != Mode.COLD && joined != null) {
+                return joined.credential;
+            }
+        }
+        throw new CredentialUnavailableException("renewal of " + identity + " kept being overtaken by other acquisitions; retry", null);
+    }
+
+    public void addListener(CredentialListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    public void removeListener(CredentialListener listener) {
+        listeners.remove(listener);
+    }
+
+    /**
+     * Re-checks the schedule against the wall clock: withdraws a credential that expired while the
+     * timers slept (a suspended VM), starts a renewal that is due, re-arms the timers, and marks
+     * cached tokens past their refresh time for refresh. Cheap;
+     * the agent calls it on resume or when it notices a clock jump.
+     */
+    public void replan() {
+        long nowMillis = clock.millis();
+        for (CachedToken t : popTokens.values()) {
+            if (nowMillis >= t.refreshAtMillis) {
+                t.refreshDue = true;
+            }
+        }
+        for (CachedToken t : bearerTokens.values()) {
+            if (nowMillis >= t.refreshAtMillis) {
+                t.refreshDue = true;
+            }
+        }
+        Published p;
+        synchronized (stateLock) {
+            if (closed || current == null) {
+                return;
+            }
+            p = current;
+            if (!clock.instant().isBefore(p.credential.notAfter())) {
+                current = null;
+                cancelTimers();
+            } else {
+                cancelTimers();
+                scheduleTimers(p);
+                return;
+            }
+        }
+        notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
+        scheduleRetry(null);
+    }
+
+    /** Stops the timers (and the executor when the cache made it). Served credentials stay valid objects. */
+    @Override
+    public void close() {
+        synchronized (stateLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            cancelTimers();
+            if (retryTimer != null) {
+                retryTimer.cancel(false);
+            }
+        }
+        if (ownsExecutor) {
+            executor.shutdownNow();
+        }
+        ManagedKey spare = spareKey.getAndSet(null);
+        if (spare != null) {
+            spare.discard();
+        }
+    }
+
+    // ---------------------------------------------------------------- for the key manager
+
+    Published currentPublished() {
+        return current;
+    }
+
+    /** The current generation, acquiring one if needed; null (no client certificate) when that fails. */
+    Published currentOrAcquire() {
+        Published p = current;
+        if (p != null) {
+            return p;
+        }
+        try {
+            return acquireBlocking();
+        } catch (MsiCredentialException e) {
+            LOG.warn("No client certificate for a TLS handshake: {}", e.getMessage());
+            return null;
+        }
+    }
+
+    /** The generation named by {@code alias}, if it is current or among the last few. */
+    Published publishedFor(String alias) {
+        Published p = current;
+        if (p != null && p.alias.equals(alias)) {
+            return p;
+        }
+        Published[] kept = recent;
+        for (int i = kept.length - 1; i >= 0; i--) {
+            if (kept[i].alias.equals(alias)) {
+                return kept[i];
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- single flight
+
+    private Published acquireBlocking() {
+        Flight f;
+        boolean leader = false;
+        synchronized (stateLock) {
+            checkOpen();
+            Published p = current;
+            if (p != null) {
+                return p;
+            }
+            if (flight == null) {
+                flight = new Flight(Mode.COLD, null, false);
+                leader = true;
+            }
+            f = flight;
+        }
+        if (leader) {
+            runFlight(f);
+        }
+        return await(f);
+    }
+
+    /** Renews in place of the credential with {@code badX5t} (rejected by the token endpoint), sharing any running flight. */
+    private Published renewReplacing(String badX5t) {
+        Flight f;
+        boolean leader = false;
+        synchronized (stateLock) {
+            checkOpen();
+            Published p = current;
+            if (p != null && !p.x5tS256.equals(badX5t)) {
+                return p;
+            }
+            if (flight == null) {
+                flight = new Flight(Mode.RENEW, badX5t, false);
+                leader = true;
+            }
+            f = flight;
+        }
+        if (leader) {
+            runFlight(f);
+        }
+        return await(f);
+    }
+
+    private void startBackgroundRenewal(Published due) {
+        Flight f;
+        synchronized (stateLock) {
+            if (closed || flight != null || current != due) {
+                return;
+            }
+            f = new Flight(Mode.RENEW, due.x5tS256, true);
+            flight = f;
+        }
+        runFlight(f);
+    }
+
+    /** A retry after failed background attempts; after expiry it acquires from scratch. */
+    private void retryInBackground() {
+        Flight f;
+        synchronized (stateLock) {
+            retryTimer = null;
+            if (closed || flight != null) {
+                return;
+            }
+            Published p = current;
+            f = p == null ? new Flight(Mode.COLD, null, true) : new Flight(Mode.RENEW, p.x5tS256, true);
+            flight = f;
+        }
+        runFlight(f);
+    }
+
+    private void runFlight(Flight f) {
+        MtlsCredential acquired = null;
+        RuntimeException failure = null;
+        try {
+            acquired = acquire(f.mode, f.replacingX5t);
+        } catch (RuntimeException e) {
+            failure = e;
+        } catch (Error e) {
+            failure = new CredentialUnavailableException("acquisition of " + identity + " failed: " + e, e);
+            finish(f, null, failure);
+            throw e;
+        }
+        finish(f, acquired, failure);
+    }
+
+    private void finish(Flight f, MtlsCredential acquired, RuntimeException failure) {
+        Published published = null;
+        CredentialEvent event;
+        synchronized (stateLock) {
+            flight = null;
+            if (acquired != null && !closed) {
+                published = publish(acquired);
+                event = new CredentialEvent(published.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED,
+                        clock.instant(), published.credential, null, null);
+            } else {
+                if (failure == null) {
+                    failure = new CredentialUnavailableException("the cache for " + identity + " was closed", null);
+                }
+                lastFailure = failure;
+                event = null;
+            }
+        }
+        if (published != null) {
+            invalidateTlsSessions();
+            f.result.complete(published);
+            prepareSpareKey();
+            LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
+                    published.credential.notAfter(), published.credential.renewAt());
+            notifyListeners(event);
+            return;
+        }
+        f.result.completeExceptionally(failure);
+        if (f.background) {
+            scheduleRetry(failure);
+        } else {
+            LOG.warn("Acquisition for {} failed: {}", identity, failure.getMessage());
+        }
+    }
+
+    private void scheduleRetry(Throwable failure) {
+        Instant now = clock.instant();
+        Published p;
+        Instant at;
+        synchronized (stateLock) {
+            if (closed) {
+                return;
+            }
+            p = current;
+            Duration remaining = p == null ? Duration.ZERO : Duration.between(now, p.credential.notAfter());
+            Duration delay = policy.retryDelay(++failedAttempts, remaining);
+            at = now.plus(delay);
+            nextAttempt = at;
+            if (retryTimer != null) {
+                retryTimer.cancel(false);
+            }
+            retryTimer = executor.schedule(this::retryInBackground, delay.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        if (failure != null) {
+            LOG.warn("Renewal of {} failed (attempt {}), next attempt at {}: {}", identity, failedAttempts, at, failure.getMessage());
+            notifyListeners(new CredentialEvent(CredentialEvent.Type.RENEWAL_FAILED, now, p != null ? p.credential : null, failure, at));
+        }
+    }
+
+    private Published await(Flight f) {
+        try {
+            return f.result.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CredentialUnavailableException("interrupted while waiting for the credential of " + identity, e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new CredentialUnavailableException("acquisition of " + identity + " failed: " + cause, cause);
+        }
+    }
+
+    private Published awaitQuietly(Flight f) {
+        try {
+            return await(f);
+        } catch (MsiCredentialException e) {
+            return null;
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new CredentialUnavailableException("the credential cache for " + identity + " is closed", null);
+        }
+    }
+
+    // ---------------------------------------------------------------- publishing and timers
+
+    /** Makes {@code c} the current generation and arms its timers. Caller holds stateLock. */
+    private Published publish(MtlsCredential c) {
+        Published p = new Published(c.withGeneration(++generation));
+        Published[] old = recent;
+        int keep = Math.min(old.length, KEPT_GENERATIONS - 1);
+        Published[] kept = new Published[keep + 1];
+        System.arraycopy(old, old.length - keep, kept, 0, keep);
+        kept[keep] = p;
+        recent = kept;
+        current = p;
+        failedAttempts = 0;
+        nextAttempt = null;
+        lastFailure = null;
+        cancelTimers();
+        if (retryTimer != null) {
+            retryTimer.cancel(false);
+            retryTimer = null;
+        }
+        scheduleTimers(p);
+        return p;
+    }
+
+    /** Caller holds stateLock. */
+    private void scheduleTimers(Published p) {
+        Instant now = clock.instant();
+        long toExpiry = Math.max(0, p.credential.notAfter().toEpochMilli() - now.toEpochMilli());
+        long toRenew = Math.max(0, p.credential.renewAt().toEpochMilli() - now.toEpochMilli());
+        expiryTimer = executor.schedule(() -> expire(p), toExpiry, TimeUnit.MILLISECONDS);
+        renewTimer = executor.schedule(() -> startBackgroundRenewal(p), toRenew, TimeUnit.MILLISECONDS);
+    }
+
+    /** Caller holds stateLock. */
+    private void cancelTimers() {
+        if (renewTimer != null) {
+            renewTimer.cancel(false);
+            renewTimer = null;
+        }
+        if (expiryTimer != null) {
+            expiryTimer.cancel(false);
+            expiryTimer = null;
+        }
+    }
+
+    private void expire(Published p) {
+        synchronized (stateLock) {
+            if (current != p) {
+                return;
+            }
+            if (clock.instant().isBefore(p.credential.notAfter())) {
+                // The monotonic timer ran ahead of the wall clock (it was adjusted back): re-arm.
+                cancelTimers();
+                scheduleTimers(p);
+                return;
+            }
+            current = null;
+            expiryTimer = null;
+        }
+        LOG.warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
+        notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
+    }
+
+    private void notifyListeners(CredentialEvent event) {
+        for (CredentialListener l : listeners) {
+            try {
+                l.onEvent(event);
+            } catch (RuntimeException e) {
+                LOG.warn("Credential listener {} threw on {}: {}", l, event.type(), e.toString());
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- one acquisition
+
+    private MtlsCredential acquire(Mode mode, String replacingX5t) {
+        StoreLock lock;
+        try {
+            lock = store.lock(identity, lockWait);
+        } catch (StoreException e) {
+            // Another process holds the lock, presumably issuing: its result may already be stored.
+            MtlsCredential stored = usableFromStore(mode, replacingX5t, clock.instant());
+            if (stored != null) {
+                return stored;
+            }
+            throw e;
+        }
+        try (lock) {
+            MtlsCredential stored = usableFromStore(mode, replacingX5t, clock.instant());
+            if (stored != null) {
+                LOG.debug("Using stored credential {} of {}", stored.x5tS256(), identity);
+                return stored;
+            }
+            MtlsCredential issued = issue();
+            try {
+                store.save(issued);
+                synchronized (stateLock) {
+                    lastStoreProblem = null;
+                }
+            } catch (StoreException e) {
+                // The certificate is valid: serve it from memory rather than waste it, and say so.
+                LOG.warn("Issued credential {} of {} could not be persisted: {}", issued.x5tS256(), identity, e.getMessage());
+                synchronized (stateLock) {
+                    lastStoreProblem = e.getMessage();
+                }
+            }
+            return issued;
+        }
+    }
+
+    private MtlsCredential usableFromStore(Mode mode, String replacingX5t, Instant now) {
+        if (mode == Mode.FORCE) {
+            return null;
+        }
+        LoadResult r = store.load(identity);
+        if (r.kind() != LoadResult.Kind.FOUND) {
+            if (r.problem() != null) {
+                LOG.warn("Stored credential of {} was unusable and set aside: {}", identity, r.problem());
+            }
+            return null;
+        }
+        MtlsCredential c = r.credential().orElseThrow();
+        if (!now.isBefore(c.notAfter()) || c.x5tS256().equals(replacingX5t)) {
+            return null;
+        }
+        if (mode == Mode.RENEW && !now.isBefore(c.renewAt())) {
+            return null;
+        }
+        return c;
+    }
+
+    private MtlsCredential issue() {
+        PlatformMetadata metadata;
+        try {
+            metadata = issuer.platformMetadata(selector);
+        } catch (ImdsException e) {
+            throw new IssuanceException("getplatformmetadata", e);
+        }
+        ManagedKey key = createKey();
+        boolean used = false;
+        try {
+            String attestation = attest(key, metadata);
+            byte[] csr = CsrBuilder.build(key, metadata);
+            IssuedCredential issued;
+            try {
+                issued = issuer.issueCredential(selector, csr, attestation);
+            } catch (ImdsException e) {
+                throw new IssuanceException("issuecredential", e);
+            }
+            Instant now = clock.instant();
+            X509Certificate cert = IssuedCertificateValidator.validate(issued, key, now);
+            Instant notBefore = cert.getNotBefore().toInstant();
+            Instant notAfter = cert.getNotAfter().toInstant();
+            Instant renewAt = policy.renewAt(notBefore, notAfter);
+            if (renewAt.isBefore(now)) {
+                // Issued with a back-dated notBefore: count the share from now, or we would renew at once.
+                renewAt = policy.renewAt(now, notAfter);
+            }
+            MtlsCredential c = MtlsCredential.builder()
+                    .identity(identity)
+                    .chain(List.of(cert))
+                    .privateKey(key.privateKey())
+                    .clientId(issued.clientId())
+                    .tenantId(issued.tenantId())
+                    .tokenEndpoint(issued.tokenEndpoint())
+                    .renewAt(renewAt)
+                    .keyProtection(key.protection())
+                    .attested(attestation != null)
+                    .build();
+            used = true;
+            LOG.info("IMDS issued {} for {} (key {}, {}, notAfter {})", c.x5tS256(), identity, key.keyId(), key.protection(), notAfter);
+            return c;
+        } finally {
+            if (!used) {
+                key.discard();
+            }
+        }
+    }
+
+    private void prepareSpareKey() {
+        if (!prepareKeys || spareKey.get() != null) {
+            return;
+        }
+        try {
+            executor.execute(() -> {
+                if (closed || spareKey.get() != null) {
+                    return;
+                }
+                try {
+                    ManagedKey key = keyProvider.create(minimumProtection);
+                    if (!key.protection().isAtLeast(minimumProtection) || !spareKey.compareAndSet(null, key)) {
+                        key.discard();
+                    } else if (closed && spareKey.compareAndSet(key, null)) {
+                        key.discard();
+                    }
+                } catch (RuntimeException e) {
+                    LOG.debug("Preparing the next key failed; the next renewal makes its own: {}", e.getMessage());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            LOG.debug("Executor refused key preparation: {}", e.getMessage());
+        }
+    }
+
+    private ManagedKey createKey() {
+        ManagedKey spare = spareKey.getAndSet(null);
+        if (spare != null) {
+            return spare;
+        }
+        ManagedKey key;
+        try {
+            key = keyProvider.create(minimumProtection);
+        } catch (MsiCredentialException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CredentialUnavailableException("key provider '" + keyProvider.name() + "' could not create an RSA-2048 key: "
+                    + e.getMessage(), e);
+        }
+        if (!key.protection().isAtLeast(minimumProtection)) {
+            key.discard();
+            throw new KeyProtectionException(minimumProtection, key.protection(), "key provider '" + keyProvider.name() + "'", null);
+        }
+        return key;
+    }
+
+    private String attest(ManagedKey key, PlatformMetadata metadata) {
+        if (attestor == null) {
+            return null;
+        }
+        try {
+            return attestor.attest(key, metadata.attestationEndpoint(), metadata.clientId()).orElse(null);
+        } catch (MsiCredentialException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new AttestationException("attestation of key " + key.keyId() + " by '" + attestor.name() + "' at "
+                    + metadata.attestationEndpoint() + " failed: " + e.getMessage()
+                    + ". The request was not downgraded to an unattested one; check the attestation service.", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- tokens
+
+    private AccessToken acquireTokenSlow(String resource, TokenType explicitType) {
+        Objects.requireNonNull(resource, "resource");
+        MtlsCredential c = get();
+        TokenType type = explicitType != null ? explicitType
+                : tokenTypeOverride != null ? tokenTypeOverride : (c.attested() ? TokenType.MTLS_POP : TokenType.BEARER);
+        ConcurrentHashMap<String, CachedToken> tokens = type == TokenType.MTLS_POP ? popTokens : bearerTokens;
+        Object lock = tokenLocks.computeIfAbsent(type.wireName() + " " + resource, k -> new Object());
+        synchronized (lock) {
+            // Two rounds at most: a rotation during the request yields a token for the old certificate.
+            for (int round = 0; ; round++) {
+                Published p = current != null ? current : acquireBlocking();
+                CachedToken cached = tokens.get(resource);
+                long now = clock.millis();
+                boolean bound = cached != null && cached.token.x5tS256().equals(p.x5tS256);
+                if (bound && now < cached.refreshAtMillis && !cached.refreshDue) {
+                    if (cached.boundX5t != p.x5tS256) {
+                        cacheToken(tokens, resource, cached.token, p, now);
+                    }
+                    return cached.token;
+                }
+                AccessToken token;
+                try {
+                    token = requestWithRemediation(p.credential, resource, type);
+                } catch (TokenAcquisitionException e) {
+                    if (bound && now < cached.expiresAtMillis) {
+                        LOG.warn("Token refresh for {} failed, serving the cached token until it expires: {}", resource, e.getMessage());
+                        return cached.token;
+                    }
+                    throw e;
+                }
+                Published after = current;
+                cacheToken(tokens, resource, token, after != null ? after : p, clock.millis());
+                if (after == null || token.x5tS256().equals(after.x5tS256) || round == 1) {
+                    return token;
+                }
+            }
+        }
+    }
+
+    private void cacheToken(ConcurrentHashMap<String, CachedToken> tokens, String resource, AccessToken token, Published p, long nowMillis) {
+        long expires = token.expiresOn().toEpochMilli();
+        long refreshAt = nowMillis + (expires - nowMillis) / 2;
+        String bound = token.x5tS256().equals(p.x5tS256) ? p.x5tS256 : token.x5tS256();
+        CachedToken entry = new CachedToken(token, bound, refreshAt, expires);
+        tokens.put(resource, entry);
+        try {
+            executor.schedule(() -> {
+                entry.refreshDue = true;
+            }, Math.max(0, refreshAt - nowMillis), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            entry.refreshDue = true;
+        }
+    }
+
+    private AccessToken requestWithRemediation(MtlsCredential c, String resource, TokenType type) {
+        try {
+            return tokenGateway(c.generation()).requestToken(c.tokenEndpoint(), c.clientId(), resource, type);
+        } catch (TokenEndpointException e) {
+            if (!isRemediable(e)) {
+                throw new TokenAcquisitionException(resource, e);
+            }
+            LOG.warn("Token endpoint rejected certificate {} ({}); renewing the credential once and retrying", c.x5tS256(),
+                    e.error() != null ? e.error() : "TLS failure");
+            Published renewed = renewReplacing(c.x5tS256());
+            try {
+                return tokenGateway(renewed.credential.generation()).requestToken(renewed.credential.tokenEndpoint(),
+                        renewed.credential.clientId(), resource, type);
+            } catch (TokenEndpointException e2) {
+                throw new TokenAcquisitionException(resource, e2);
+            }
+        }
+    }
+
+    /** Protocol §7.6: invalid_client, or a TLS-level failure anywhere in the cause chain. */
+    static boolean isRemediable(TokenEndpointException e) {
+        if ("invalid_client".equals(e.error())) {
+            return true;
+        }
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SSLException) {
+                return true;
+            }
+            if (t instanceof SocketException && t.getMessage() != null && t.getMessage().toLowerCase().contains("reset")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The token client for one credential generation. A new generation gets a new client: pooled
+     * connections of the old one were handshaken with the old certificate, and a token requested
+     * over them would be bound to it.
+     */
+    private TokenGateway tokenGateway(long forGeneration) {
+        if (tokenGatewayOverride != null) {
+            return tokenGatewayOverride;
+        }
+        GenerationTokenClient t = tokenClient;
+        if (t == null || t.generation != forGeneration) {
+            synchronized (this) {
+                t = tokenClient;
+                if (t == null || t.generation != forGeneration) {
+                    MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager).build();
+                    t = new GenerationTokenClient(forGeneration, client);
+                    tokenClient = t;
+                }
+            }
+        }
+        return t.client::requestToken;
+    }
+
+    private static final class GenerationTokenClient {
+        final long generation;
+        final MtlsTokenClient client;
+
+        GenerationTokenClient(long generation, MtlsTokenClient client) {
+            this.generation = generation;
+            this.client = client;
+        }
+    }
+
+    /**
+     * After a rotation, cached TLS sessions of our own context must not be resumed: a resumed
+     * session keeps the old client certificate (and a token requested over it would be bound to it).
+     */
+    private void invalidateTlsSessions() {
+        SSLContext ctx = sslContext;
+        if (ctx == null) {
+            return;
+        }
+        SSLSessionContext sessions = ctx.getClientSessionContext();
+        for (Enumeration<byte[]> ids = sessions.getIds(); ids.hasMoreElements(); ) {
+            SSLSession session = sessions.getSession(ids.nextElement());
+            if (session != null) {
+                session.invalidate();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- defaults
+
+    private static CredentialStore defaultStore(boolean persistence, Clock clock) {
+        if (persistence) {
+            for (CredentialStoreProvider provider : ServiceLoader.load(CredentialStoreProvider.class)) {
+                if (provider.isSupported()) {
+                    LOG.debug("Using credential store '{}'", provider.name());
+                    return provider.create(StoreOptions.defaults().withClock(clock));
+                }
+            }
+            LOG.info("No platform credential store available; credentials live in memory only");
+        }
+        return new InMemoryCredentialStore();
+    }
+
+    private static KeyProvider defaultKeyProvider() {
+        KeyProvider best = null;
+        for (KeyProvider provider : ServiceLoader.load(KeyProvider.class)) {
+            if (provider.isSupported()
+                    && (best == null || provider.bestAvailableProtection().compareTo(best.bestAvailableProtection()) > 0)) {
+                best = provider;
+            }
+        }
+        return best != null ? best : new SoftwareKeyProvider();
+    }
+
+    private static KeyAttestor defaultAttestor() {
+        for (KeyAttestor attestor : ServiceLoader.load(KeyAttestor.class)) {
+            if (attestor.isSupported()) {
+                return attestor;
+            }
+        }
+        return null;
+    }
+
+    private static ScheduledExecutorService defaultExecutor() {
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "msi-credential-renewal");
+            t.setDaemon(true);
+            return t;
+        });
+        executor.setRemoveOnCancelPolicy(true);
+        return executor;
+    }
+
+    /** Configuration of a {@link MsiCredentialCache}; every setting has a default that works on an Azure VM. */
+    public static final class Builder {
+        private ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
+        private ImdsClient imdsClient;
+        private IssuerGateway issuer;
+        private CredentialStore store;
+        private boolean persistence = true;
+        private KeyProvider keyProvider;
+        private KeyAttestor attestor;
+        private boolean attestorSet;
+        private KeyProtection minimumProtection = KeyProtection.SOFTWARE;
+        private Clock clock = Clock.systemUTC();
+        private ScheduledExecutorService executor;
+        private RenewalPolicy policy = RenewalPolicy.defaults();
+        private Duration lockWait = Duration.ofSeconds(30);
+        private final List<X509Certificate> trustedCertificates = new ArrayList<>();
+        private TokenType tokenType;
+        private TokenGateway tokenGateway;
+        private boolean prepareKeys = true;
+
+        private Builder() {
+        }
+
+        /** Default: the system-assigned identity. */
+        public Builder identity(ManagedIdentityId identity) {
+            this.identity = Objects.requireNonNull(identity, "identity");
+            return this;
+        }
+
+        /** Default: {@code ImdsClient.builder().build()} (the IMDS endpoint from the environment). */
+        public Builder imdsClient(ImdsClient imdsClient) {
+            this.imdsClient = Objects.requireNonNull(imdsClient, "imdsClient");
+            return this;
+        }
+
+        /** Default: the first supported platform store, else memory. */
+        public Builder store(CredentialStore store) {
+            this.store = Objects.requireNonNull(store, "store");
+            return this;
+        }
+
+        /** false: keep credentials in memory only (ignored when {@link #store} is set). */
+        public Builder persistence(boolean persistence) {
+            this.persistence = persistence;
+            return this;
+        }
+
+        /** Default: the strongest supported provider found with ServiceLoader (software as the fallback). */
+        public Builder keyProvider(KeyProvider keyProvider) {
+            this.keyProvider = Objects.requireNonNull(keyProvider, "keyProvider");
+            return this;
+        }
+
+        /** Default: the first supported attestor found with ServiceLoader. null: never attest. */
+        public Builder keyAttestor(KeyAttestor attestor) {
+            this.attestor = attestor;
+            this.attestorSet = true;
+            return this;
+        }
+
+        /** Fail closed below this protection (default SOFTWARE: anything goes). */
+        public Builder minimumProtection(KeyProtection minimum) {
+            this.minimumProtection = Objects.requireNonNull(minimum, "minimum");
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Runs timers and background renewals. Default: one daemon thread, shut down by {@link #close()}. */
+        public Builder executor(ScheduledExecutorService executor) {
+            this.executor = Objects.requireNonNull(executor, "executor");
+            return this;
+        }
+
+        public Builder renewalPolicy(RenewalPolicy policy) {
+            this.policy = Objects.requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** How long to wait for the store's cross-process lock (default 30 s). */
+        public Builder lockWait(Duration lockWait) {
+            this.lockWait = Objects.requireNonNull(lockWait, "lockWait");
+            return this;
+        }
+
+        /** Extra CAs trusted for the token endpoint, in addition to the JVM's default trust. */
+        public Builder trustedCertificates(Collection<X509Certificate> cas) {
+            this.trustedCertificates.addAll(cas);
+            return this;
+        }
+
+        /** Token type for {@link #acquireToken(String)}; default MTLS_POP when attested, else BEARER. */
+        public Builder tokenType(TokenType tokenType) {
+            this.tokenType = tokenType;
+            return this;
+        }
+
+        /**
+         * Whether to make the next key in the background after each publish, so that a renewal
+         * does not wait for key generation (default true).
+         */
+        public Builder prepareKeys(boolean prepareKeys) {
+            this.prepareKeys = prepareKeys;
+            return this;
+        }
+
+        /** Test seam: IMDS calls without HTTP. */
+        Builder issuer(IssuerGateway issuer) {
+            this.issuer = issuer;
+            return this;
+        }
+
+        /** Test seam: token requests without an mTLS token endpoint. */
+        Builder tokenGateway(TokenGateway tokenGateway) {
+            this.tokenGateway = tokenGateway;
+            return this;
+        }
+
+        public MsiCredentialCache build() {
+            return new MsiCredentialCache(this);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package io.msiagent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msiagent.core.testing.FakeScheduledExecutor;
+import io.msiagent.core.testing.MutableClock;
+import io.msiagent.imds.AccessToken;
+import io.msiagent.imds.TokenEndpointException;
+import io.msiagent.imds.TokenType;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.X509ExtendedKeyManager;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class AcquireTokenTest {
+    private static final String ARM = "https://management.azure.com";
+
+    private final MutableClock clock = MutableClock.atNow();
+    private final FakeScheduledExecutor executor = new FakeScheduledExecutor(clock);
+    private final FakeIssuer imds = new FakeIssuer(clock);
+    private final FakeTokenEndpoint endpoint = new FakeTokenEndpoint();
+    private MsiCredentialCache cache;
+
+    /** The token endpoint as seen through a handshake: the token is bound to the certificate the key manager presents. */
+    private final class FakeTokenEndpoint implements TokenGateway {
+        final List<String> requests = new ArrayList<>();
+        final Deque<Supplier<RuntimeException>> failures = new ArrayDeque<>();
+        Duration lifetime = Duration.ofHours(1);
+
+        @Override
+        public synchronized AccessToken requestToken(String tokenEndpoint, String clientId, String resource, TokenType tokenType) {
+            requests.add(tokenType.wireName() + " " + resource + " " + clientId);
+            Supplier<RuntimeException> failure = failures.poll();
+            if (failure != null) {
+                throw failure.get();
+            }
+            X509ExtendedKeyManager km = cache.keyManager();
+            String alias = km.chooseClientAlias(new String[] {"RSA"}, null, null);
+            X509Certificate presented = km.getCertificateChain(alias)[0];
+            return new AccessToken("token-" + requests.size(), tokenType, clock.instant().plus(lifetime), MtlsCredential.x5tS256(presented));
+        }
+    }
+
+    private MsiCredentialCache build(TokenType preference) {
+        cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).tokenType(preference).tokenGateway(endpoint).build();
+        return cache;
+    }
+
+    @AfterEach
+    void close() {
+        if (cache != null) {
+            cache.close();
+        }
+    }
+
+    private static TokenEndpointException invalidClient() {
+        return new TokenEndpointException("AADSTS1000613: bad jku", 401, "invalid_client", "AADSTS1000613", "c-1", "s-1", null);
+    }
+
+    @Test
+    void unattestedCredentialGetsABearerTokenOverMtlsAndItIsCachedPerResource() {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        assertEquals(TokenType.BEARER, first.tokenType());
+        assertEquals(cache.get().x5tS256(), first.x5tS256());
+        assertSame(first, cache.acquireToken(ARM), "served from the cache");
+        AccessToken vault = cache.acquireToken("https://vault.azure.net");
+        assertNotEquals(first.token(), vault.token());
+        assertEquals(2, endpoint.requests.size());
+        assertTrue(endpoint.requests.get(0).startsWith("bearer " + ARM + " d3adb33f"), endpoint.requests.toString());
+    }
+
+    @Test
+    void preferenceAndExplicitTypeSelectPop() {
+        build(TokenType.MTLS_POP);
+        assertEquals(TokenType.MTLS_POP, cache.acquireToken(ARM).tokenType());
+        assertEquals(TokenType.BEARER, cache.acquireToken(ARM, TokenType.BEARER).tokenType());
+        AccessToken pop = cache.acquireToken(ARM, TokenType.MTLS_POP);
+        assertSame(pop, cache.acquireToken(ARM), "the two types are cached apart");
+        assertEquals(2, endpoint.requests.size());
+    }
+
+    @Test
+    void aTokenBoundToTheOldCertificateIsNeverReturnedAfterRotation() {
+        build(null);
+        AccessToken before = cache.acquireToken(ARM);
+        MtlsCredential renewed = cache.refresh();
+        AccessToken after = cache.acquireToken(ARM);
+        assertNotEquals(before.x5tS256(), after.x5tS256());
+        assertEquals(renewed.x5tS256(), after.x5tS256());
+        assertEquals(2, endpoint.requests.size());
+    }
+
+    @Test
+    void tokensAreRefreshedAtHalfTheirLifetime() {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        executor.advance(Duration.ofMinutes(29));
+        assertSame(first, cache.acquireToken(ARM));
+        executor.advance(Duration.ofMinutes(2));
+        AccessToken second = cache.acquireToken(ARM);
+        assertNotEquals(first.token(), second.token());
+    }
+
+    @Test
+    void aFailedRefreshServesTheStillValidCachedToken() {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        executor.advance(Duration.ofMinutes(40));
+        endpoint.failures.add(() -> new TokenEndpointException("503", 503, "temporarily_unavailable", null, "c", "s", null));
+        assertSame(first, cache.acquireToken(ARM));
+        executor.advance(Duration.ofMinutes(25));
+        endpoint.failures.add(() -> new TokenEndpointException("503", 503, "temporarily_unavailable", null, "c", "s", null));
+        TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+        assertEquals(503, e.tokenEndpointException().status());
+    }
+
+    @Test
+    void invalidClientRenewsTheCredentialOnceAndRetriesOnce() {
+        build(null);
+        MtlsCredential first = cache.get();
+        endpoint.failures.add(AcquireTokenTest::invalidClient);
+        AccessToken token = cache.acquireToken(ARM);
+        MtlsCredential renewed = cache.get();
+        assertEquals(2, renewed.generation());
+        assertNotEquals(first.x5tS256(), renewed.x5tS256());
+        assertEquals(renewed.x5tS256(), token.x5tS256());
+        assertEquals(2, imds.issueCalls.get());
+        assertEquals(2, endpoint.requests.size());
+    }
+
+    @Test
+    void aTlsFailureAlsoTriggersOneRenewal() {
+        build(null);
+        cache.get();
+        endpoint.failures.add(() -> new TokenEndpointException("handshake failed", -1, null, null, "c", null,
+                new SSLHandshakeException("Received fatal alert: bad_certificate")));
+        cache.acquireToken(ARM);
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void aSecondInvalidClientIsATypedErrorAndNotAnEndlessLoop() {
+        build(null);
+        cache.get();
+        endpoint.failures.add(AcquireTokenTest::invalidClient);
+        endpoint.failures.add(AcquireTokenTest::invalidClient);
+        TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+        assertEquals("invalid_client", e.tokenEndpointException().error());
+        assertTrue(e.getMessage().contains("HTTP 401") && e.getMessage().contains("AADSTS1000613") && e.getMessage().contains("c-1")
+                && e.getMessage().contains("re-issued once"), e.getMessage());
+        assertEquals(2, endpoint.requests.size());
+        assertEquals(2, imds.issueCalls.get());
+    }
+
+    @Test
+    void otherErrorsAreNotRetried() {
+        build(null);
+        endpoint.failures.add(() -> new TokenEndpointException("bad scope", 400, "invalid_scope", "AADSTS70011", "c", "s", null));
+        assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+        assertEquals(1, endpoint.requests.size());
+        assertEquals(1, imds.issueCalls.get());
+    }
+
+    @Test
+    void replanAfterASuspendMarksOverdueTokensForRefresh() {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        clock.advance(Duration.ofMinutes(45));
+        assertSame(first, cache.acquireToken(ARM), "the refresh timer has not fired (the VM slept)");
+        cache.replan();
+        assertNotEquals(first.token(), cache.acquireToken(ARM).token());
+    }
+}

@@ -1,0 +1,380 @@
+package io.msiagent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.testing.FakeScheduledExecutor;
+import io.msiagent.core.testing.MutableClock;
+import io.msiagent.core.testing.TestCredentials;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MsiCredentialCacheTest {
+    private final MutableClock clock = MutableClock.atNow();
+    private final FakeScheduledExecutor executor = new FakeScheduledExecutor(clock);
+    private final FakeIssuer imds = new FakeIssuer(clock);
+    private final InMemoryCredentialStore store = new InMemoryCredentialStore();
+    private final List<CredentialEvent> events = new CopyOnWriteArrayList<>();
+    private final List<MsiCredentialCache> caches = new ArrayList<>();
+
+    private MsiCredentialCache cache() {
+        return cache(new PooledKeyProvider());
+    }
+
+    private MsiCredentialCache cache(io.msiagent.core.spi.KeyProvider keys) {
+        MsiCredentialCache cache = MsiCredentialCache.builder()
+                .issuer(imds)
+                .store(store)
+                .keyProvider(keys)
+                .keyAttestor(null)
+                .clock(clock)
+                .executor(executor)
+                .build();
+        cache.addListener(events::add);
+        caches.add(cache);
+        return cache;
+    }
+
+    @AfterEach
+    void close() {
+        caches.forEach(MsiCredentialCache::close);
+    }
+
+    private List<CredentialEvent.Type> eventTypes() {
+        return events.stream().map(CredentialEvent::type).toList();
+    }
+
+    @Test
+    void coldGetIssuesValidatesPersistsAndPublishesGenerationOne() {
+        MsiCredentialCache cache = cache(new SoftwareKeyProvider());
+        MtlsCredential c = cache.get();
+
+        assertEquals(1, c.generation());
+        assertEquals(1, imds.issueCalls.get());
+        assertEquals(TestCredentials.CLIENT_ID, c.clientId());
+        assertEquals("https://127.0.0.1:1/" + TestCredentials.TENANT_ID + "/oauth2/v2.0/token", c.tokenEndpoint());
+        assertTrue(KeyMatch.matches(c.certificate().getPublicKey(), c.privateKey()));
+        assertEquals(KeyProtection.SOFTWARE, c.keyProtection());
+        assertFalse(c.attested());
+        assertEquals(c.x5tS256(), store.load(ManagedIdentityId.systemAssigned()).credential().orElseThrow().x5tS256());
+        assertSame(c, cache.get(), "the hot path serves the published snapshot itself");
+        assertEquals(List.of(CredentialEvent.Type.ACQUIRED), eventTypes());
+        Duration lifetime = Duration.between(c.notBefore(), c.notAfter());
+        Duration untilRenew = Duration.between(c.notBefore(), c.renewAt());
+        assertTrue(untilRenew.compareTo(lifetime.multipliedBy(45).dividedBy(100)) >= 0 && untilRenew.compareTo(lifetime.multipliedBy(55).dividedBy(100)) <= 0,
+                "renewAt " + c.renewAt() + " within 45..55 % of the lifetime");
+    }
+
+    @Test
+    void freshStoredCredentialIsServedWithoutCallingImds() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minusSeconds(60), Duration.ofHours(8));
+        store.save(stored);
+        MtlsCredential c = cache().get();
+        assertEquals(stored.x5tS256(), c.x5tS256());
+        assertEquals(0, imds.metadataCalls.get());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    @Test
+    void storedEntryPastRenewAtIsServedAndRenewedInTheBackground() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minus(Duration.ofHours(5)), Duration.ofHours(8));
+        store.save(stored);
+        MsiCredentialCache cache = cache();
+        MtlsCredential served = cache.get();
+        assertEquals(stored.x5tS256(), served.x5tS256(), "a valid entry past renewAt is still served");
+        assertEquals(0, imds.issueCalls.get(), "the caller did not wait for the renewal");
+
+        executor.runDue();
+
+        assertEquals(1, imds.issueCalls.get());
+        MtlsCredential renewed = cache.get();
+        assertEquals(2, renewed.generation());
+        assertNotEquals(stored.x5tS256(), renewed.x5tS256());
+        assertEquals(List.of(CredentialEvent.Type.ACQUIRED, CredentialEvent.Type.RENEWED), eventTypes());
+    }
+
+    @Test
+    void expiredStoredEntryIsNotServed() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minus(Duration.ofHours(9)), Duration.ofHours(8));
+        store.save(stored);
+        MtlsCredential c = cache().get();
+        assertNotEquals(stored.x5tS256(), c.x5tS256());
+        assertEquals(1, imds.issueCalls.get());
+    }
+
+    @Test
+    void backgroundRenewalAtRenewAtKeepsServingTheOldCredentialUntilTheNewOneIsPublished() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        Duration toRenew = Duration.between(clock.instant(), first.renewAt());
+
+        executor.advance(toRenew.minusSeconds(1));
+        assertSame(first, cache.get());
+        assertEquals(1, imds.issueCalls.get());
+
+        executor.advance(Duration.ofSeconds(1));
+        MtlsCredential second = cache.get();
+        assertEquals(2, second.generation());
+        assertEquals(2, imds.issueCalls.get());
+        assertTrue(second.notAfter().isAfter(first.notAfter()));
+    }
+
+    @Test
+    void renewsEveryHalfLifeForAWeekOfFakeTime() {
+        imds.lifetime = Duration.ofHours(4);
+        MsiCredentialCache cache = cache();
+        cache.get();
+        executor.advance(Duration.ofDays(7));
+        MtlsCredential last = cache.get();
+        // 168 h of 4 h certificates renewed at 45..55 % of their life: between 76 and 94 generations.
+        assertTrue(last.generation() >= 76 && last.generation() <= 95, "generation " + last.generation());
+        assertEquals(last.generation(), imds.issueCalls.get());
+        assertEquals(CredentialState.FRESH, last.stateAt(clock.instant()));
+        assertFalse(eventTypes().contains(CredentialEvent.Type.EXPIRED));
+    }
+
+    @Test
+    void failedRenewalBacksOffKeepsTheOldCredentialAndRecovers() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.failNext(3);
+
+        executor.advance(Duration.between(clock.instant(), first.renewAt()));
+        assertSame(first, cache.get(), "the old credential stays in service");
+        CredentialEvent failed = events.get(events.size() - 1);
+        assertEquals(CredentialEvent.Type.RENEWAL_FAILED, failed.type());
+        assertTrue(failed.cause() instanceof IssuanceException);
+        assertTrue(failed.cause().getMessage().contains("HTTP 500") && failed.cause().getMessage().contains("client-req-1")
+                && failed.cause().getMessage().contains("server-req-1"), failed.cause().getMessage());
+        Duration firstWait = Duration.between(failed.time(), failed.nextAttempt());
+        assertTrue(firstWait.compareTo(Duration.ofSeconds(1)) >= 0 && firstWait.compareTo(Duration.ofMinutes(5)) <= 0, firstWait.toString());
+        CredentialStatus status = cache.status();
+        assertEquals(CredentialState.RENEW_DUE, status.state());
+        assertEquals(failed.nextAttempt(), status.nextRenewalAttempt());
+        assertTrue(status.reasons().stream().anyMatch(r -> r.contains("last renewal attempt failed")), status.reasons().toString());
+
+        executor.advance(Duration.ofMinutes(30));
+
+        MtlsCredential renewed = cache.get();
+        assertEquals(2, renewed.generation());
+        assertEquals(1 + 3 + 1, imds.issueCalls.get(), "first issuance, three failures, then success");
+        List<CredentialEvent> failures = events.stream().filter(e -> e.type() == CredentialEvent.Type.RENEWAL_FAILED).toList();
+        assertEquals(3, failures.size());
+        for (int i = 1; i < failures.size(); i++) {
+            assertEquals(failures.get(i - 1).nextAttempt(), failures.get(i).time(), "each retry ran at its announced time");
+        }
+        CredentialStatus recovered = cache.status();
+        assertEquals(CredentialState.FRESH, recovered.state());
+        assertEquals(renewed.renewAt(), recovered.nextRenewalAttempt(), "failure bookkeeping is cleared by the success");
+    }
+
+    @Test
+    void expiryWithImdsDownWithdrawsTheCredentialAndGetThrowsATypedError() {
+        imds.lifetime = Duration.ofHours(1);
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.down = true;
+
+        executor.advance(Duration.between(clock.instant(), first.notAfter()).minusSeconds(1));
+        assertSame(first, cache.get(), "served until its last second");
+        executor.advance(Duration.ofSeconds(1));
+
+        assertTrue(eventTypes().contains(CredentialEvent.Type.EXPIRED));
+        IssuanceException e = assertThrows(IssuanceException.class, cache::get);
+        assertEquals(-1, e.imdsException().status());
+        assertTrue(e.getMessage().contains("getplatformmetadata") && e.getMessage().contains("no reply")
+                && e.getMessage().contains("client-req-down") && e.getMessage().contains("NO_PROXY"), e.getMessage());
+        assertEquals(CredentialState.EXPIRED, cache.status().state(), "status reads the expired entry from the store");
+
+        imds.down = false;
+        executor.advance(Duration.ofMinutes(6));
+        assertEquals(2, cache.get().generation(), "background retries recover after expiry");
+    }
+
+    @Test
+    void certificateForADifferentKeyIsRejectedAndNotStored() {
+        imds.wrongKey = true;
+        MsiCredentialCache cache = cache();
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, cache::get);
+        assertTrue(e.getMessage().contains("different public key"), e.getMessage());
+        assertEquals(LoadResult.Kind.ABSENT, store.load(ManagedIdentityId.systemAssigned()).kind());
+        assertEquals(CredentialState.MISSING, cache.status().state());
+        assertTrue(events.isEmpty());
+    }
+
+    @Test
+    void expiredCertificateIsRejected() {
+        imds.lifetime = Duration.ofHours(1);
+        imds.notBeforeOffset = Duration.ofHours(-2);
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+        assertTrue(e.getMessage().contains("already expired"), e.getMessage());
+        assertEquals(LoadResult.Kind.ABSENT, store.load(ManagedIdentityId.systemAssigned()).kind());
+    }
+
+    @Test
+    void futureDatedCertificateBeyondSkewIsRejectedButWithinSkewAccepted() {
+        imds.notBeforeOffset = Duration.ofMinutes(6);
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+        assertTrue(e.getMessage().contains("not valid before"), e.getMessage());
+        assertEquals(LoadResult.Kind.ABSENT, store.load(ManagedIdentityId.systemAssigned()).kind());
+
+        imds.notBeforeOffset = Duration.ofMinutes(4);
+        assertNotNull(cache().get(), "4 minutes of skew are tolerated");
+    }
+
+    @Test
+    void almostExpiredCertificateIsRejected() {
+        imds.lifetime = Duration.ofSeconds(5);
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+        assertTrue(e.getMessage().contains("validity left"), e.getMessage());
+    }
+
+    @Test
+    void keyProtectionBelowTheMinimumFailsClosed() {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new SoftwareKeyProvider())
+                .keyAttestor(null).minimumProtection(KeyProtection.KEYGUARD).clock(clock).executor(executor).build();
+        caches.add(cache);
+        KeyProtectionException e = assertThrows(KeyProtectionException.class, cache::get);
+        assertEquals(KeyProtection.KEYGUARD, e.required());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    @Test
+    void refreshIssuesANewGenerationEvenWhenFresh() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        MtlsCredential second = cache.refresh();
+        assertEquals(2, second.generation());
+        assertNotEquals(first.x5tS256(), second.x5tS256());
+        assertSame(second, cache.get());
+        assertEquals(second.x5tS256(), store.load(ManagedIdentityId.systemAssigned()).credential().orElseThrow().x5tS256());
+    }
+
+    @Test
+    void failedRefreshKeepsTheCurrentCredential() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        imds.failNext(1);
+        assertThrows(IssuanceException.class, cache::refresh);
+        assertSame(first, cache.get());
+        assertEquals(first.x5tS256(), store.load(ManagedIdentityId.systemAssigned()).credential().orElseThrow().x5tS256());
+    }
+
+    @Test
+    void aThrowingListenerDoesNotBreakTheEngine() {
+        MsiCredentialCache cache = cache();
+        cache.addListener(e -> {
+            throw new IllegalStateException("listener bug");
+        });
+        List<CredentialEvent> after = new CopyOnWriteArrayList<>();
+        cache.addListener(after::add);
+        assertEquals(1, cache.get().generation());
+        assertEquals(1, after.size(), "listeners after the throwing one still hear the event");
+        assertEquals(2, cache.refresh().generation());
+    }
+
+    @Test
+    void replanAfterASuspendWithdrawsAnExpiredCredentialAtOnce() {
+        imds.lifetime = Duration.ofHours(1);
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        // The VM slept: the wall clock jumped, the monotonic timers did not fire.
+        clock.advance(Duration.ofHours(2));
+        assertSame(first, cache.get(), "without replan the stale snapshot is still served");
+        cache.replan();
+        assertTrue(eventTypes().contains(CredentialEvent.Type.EXPIRED));
+        MtlsCredential next = cache.get();
+        assertEquals(2, next.generation());
+        assertEquals(CredentialState.FRESH, next.stateAt(clock.instant()));
+    }
+
+    @Test
+    void replanStartsADueRenewal() {
+        imds.lifetime = Duration.ofHours(1);
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        clock.advance(Duration.ofMinutes(40));
+        cache.replan();
+        executor.runDue();
+        assertEquals(2, cache.get().generation());
+        assertTrue(cache.get().notAfter().isAfter(first.notAfter()));
+    }
+
+    @Test
+    void statusWithoutAnythingIsMissingAndDoesNotCallImds() {
+        CredentialStatus status = cache().status();
+        assertEquals(CredentialState.MISSING, status.state());
+        assertEquals(0, imds.metadataCalls.get());
+        assertTrue(status.reasons().get(0).contains("memory:system"), status.reasons().toString());
+    }
+
+    @Test
+    void closedCacheRefusesWithATypedError() {
+        MsiCredentialCache cache = cache();
+        cache.close();
+        assertThrows(CredentialUnavailableException.class, cache::get);
+    }
+
+    @Test
+    void renewalAdoptsAFresherEntryAnotherProcessStored() {
+        MsiCredentialCache cache = cache();
+        MtlsCredential first = cache.get();
+        // Another process renewed first and stored a fresh credential.
+        Instant later = first.renewAt().minusSeconds(5);
+        MtlsCredential other = imds.ca.credential(ManagedIdentityId.systemAssigned(), Instant.ofEpochSecond(later.getEpochSecond()), Duration.ofHours(24));
+        store.save(other);
+        int issuedBefore = imds.issueCalls.get();
+        executor.advance(Duration.between(clock.instant(), first.renewAt()));
+        assertEquals(other.x5tS256(), cache.get().x5tS256());
+        assertEquals(issuedBefore, imds.issueCalls.get(), "no second issuance on this machine");
+    }
+
+    @Test
+    void theNextKeyIsPreparedInTheBackgroundSoRenewalDoesNotWaitForKeyGeneration() {
+        java.util.concurrent.atomic.AtomicInteger created = new java.util.concurrent.atomic.AtomicInteger();
+        PooledKeyProvider pool = new PooledKeyProvider();
+        io.msiagent.core.spi.KeyProvider counting = new io.msiagent.core.spi.KeyProvider() {
+            @Override
+            public String name() {
+                return "counting";
+            }
+
+            @Override
+            public boolean isSupported() {
+                return true;
+            }
+
+            @Override
+            public KeyProtection bestAvailableProtection() {
+                return KeyProtection.SOFTWARE;
+            }
+
+            @Override
+            public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
+                created.incrementAndGet();
+                return pool.create(minimum);
+            }
+        };
+        MsiCredentialCache cache = cache(counting);
+        cache.get();
+        assertEquals(1, created.get());
+        executor.runDue();
+        assertEquals(2, created.get(), "the spare key was made after the publish");
+        MtlsCredential second = cache.refresh();
+        assertEquals(2, created.get(), "the renewal used the spare key instead of making one");
+        assertTrue(KeyMatch.matches(second.certificate().getPublicKey(), second.privateKey()));
+        executor.runDue();
+        assertEquals(3, created.get());
+    }
+}

@@ -1,0 +1,72 @@
+package io.msiagent.core;
+
+import io.msiagent.core.spi.KeyProvider;
+import io.msiagent.core.spi.ManagedKey;
+import io.msiagent.core.testing.TestCredentials;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.PublicKey;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Software keys from a small pool generated once, handed out round-robin: RSA key generation costs
+ * hundreds of milliseconds on a busy machine, and tests that renew hundreds of times need distinct
+ * consecutive keys, not fresh ones.
+ */
+final class PooledKeyProvider implements KeyProvider {
+    private static final KeyPair[] POOL = new KeyPair[6];
+    private final AtomicInteger next = new AtomicInteger();
+
+    static {
+        for (int i = 0; i < POOL.length; i++) {
+            POOL[i] = TestCredentials.rsa2048();
+        }
+    }
+
+    @Override
+    public String name() {
+        return "test-pool";
+    }
+
+    @Override
+    public boolean isSupported() {
+        return true;
+    }
+
+    @Override
+    public KeyProtection bestAvailableProtection() {
+        return KeyProtection.SOFTWARE;
+    }
+
+    @Override
+    public ManagedKey create(KeyProtection minimum) {
+        KeyPair keys = POOL[Math.floorMod(next.getAndIncrement(), POOL.length)];
+        return new ManagedKey() {
+            @Override
+            public PublicKey publicKey() {
+                return keys.getPublic();
+            }
+
+            @Override
+            public PrivateKey privateKey() {
+                return keys.getPrivate();
+            }
+
+            @Override
+            public KeyProtection protection() {
+                return KeyProtection.SOFTWARE;
+            }
+
+            @Override
+            public Provider signatureProvider() {
+                return null;
+            }
+
+            @Override
+            public String keyId() {
+                return SoftwareKeyProvider.rsaKeyId(keys.getPublic());
+            }
+        };
+    }
+}
