@@ -1,0 +1,502 @@
+package io.msiagent.store.linux;
+
+import io.msiagent.core.KeyMatch;
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.CredentialStore;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.spi.StoreLock;
+import io.msiagent.core.spi.StoreOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Linux credential store: one directory (0700, see {@link StoreDirectory}) of 0600 files per
+ * identity, see {@link EntryFiles} for names:
+ * <ul>
+ *   <li>{@code <base>.pem}: PKCS#8 private key + certificate chain, self-sufficient for
+ *       {@code openssl} and {@code curl --cert};</li>
+ *   <li>{@code <base>.json}: {@link EntryMetadata}, keyed by the certificate's {@code x5t#S256};</li>
+ *   <li>{@code <base>.pfx}: optional PKCS#12 (empty password), see {@link Pkcs12Codec};</li>
+ *   <li>{@code <base>.lock}: the cross-process lock (holds the holder's pid; never removed).</li>
+ * </ul>
+ *
+ * <p><b>Crash consistency.</b> Every file is replaced atomically ({@link SecureFiles#writeAtomically}).
+ * A save writes, in order: metadata holding the new entry <i>and</i> the previous ones, the PKCS#12
+ * file, the PEM, then metadata holding only the new entry. Whichever PEM a crash leaves, the
+ * metadata on disk has its entry, so the store always loads a matching key, certificate and
+ * metadata. A reader racing an unlocked writer may see a PEM whose entry is not yet (or no longer)
+ * in the metadata: it re-reads a few times before calling the entry corrupt.
+ *
+ * <p>Saves, deletes and quarantines take the identity's lock themselves (reentrantly, so calling
+ * them inside {@link #lock} on the same thread is what the engine does).
+ */
+public final class LinuxCredentialStore implements CredentialStore {
+    private static final Logger LOG = LoggerFactory.getLogger(LinuxCredentialStore.class);
+    private static final int READ_ATTEMPTS = 5;
+    private static final Duration REREAD_PAUSE = Duration.ofMillis(20);
+    private static final int MAX_FILE_BYTES = 1 << 20;
+    private static final int METADATA_ENTRIES_KEPT = 3;
+
+    private final Path directory;
+    private final boolean writePkcs12;
+    private final Duration internalLockWait;
+    private final Ticker ticker;
+    private final LockFiles locks;
+    private final Quarantine quarantine;
+
+    private LinuxCredentialStore(Builder b) {
+        this.directory = StoreDirectory.resolve(b.directory, b.environment, b.userHome);
+        this.writePkcs12 = b.writePkcs12;
+        this.internalLockWait = b.internalLockWait;
+        this.ticker = b.ticker;
+        this.locks = new LockFiles(b.ticker);
+        this.quarantine = new Quarantine(b.clock);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The store {@code options} describe, with the directory resolved from this process' environment. */
+    public static LinuxCredentialStore open(StoreOptions options) {
+        return builder().directory(options.directory()).writePkcs12(options.writePkcs12()).clock(options.clock()).build();
+    }
+
+    /** The store directory (it may not exist yet). */
+    public Path directory() {
+        return directory;
+    }
+
+    /** The PEM file (key + certificate chain) of {@code identity}: what {@code curl --cert} takes. */
+    public Path pemFile(ManagedIdentityId identity) {
+        return files(identity).pem();
+    }
+
+    public Path metadataFile(ManagedIdentityId identity) {
+        return files(identity).metadata();
+    }
+
+    /** The PKCS#12 file (empty password, alias {@code msal_mtls}); it exists only when written. */
+    public Path pkcs12File(ManagedIdentityId identity) {
+        return files(identity).pkcs12();
+    }
+
+    @Override
+    public String location(ManagedIdentityId identity) {
+        return pemFile(identity).toString();
+    }
+
+    /**
+     * Everything wrong with the directory's and our files' ownership and modes, without repairing
+     * anything: for {@code doctor}. Empty when all is well (or nothing exists yet).
+     */
+    public List<PermissionFinding> checkPermissions() {
+        try {
+            List<PermissionFinding> findings = new ArrayList<>(PrivatePaths.examineDirectory(directory));
+            PathFacts dir = PathFacts.of(directory);
+            if (dir.exists() && dir.directory() && !dir.symlink()) {
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(directory, "msal_mtls*")) {
+                    for (Path p : ds) {
+                        findings.addAll(PrivatePaths.examineFile(p));
+                    }
+                }
+            }
+            return findings;
+        } catch (IOException e) {
+            return List.of(new PermissionFinding(directory, PermissionFinding.Severity.ERROR,
+                    "cannot examine: " + e.getMessage()));
+        }
+    }
+
+    @Override
+    public LoadResult load(ManagedIdentityId identity) {
+        EntryFiles f = files(identity);
+        try {
+            if (!directoryReadable(true)) {
+                return LoadResult.absent();
+            }
+            Read r = read(identity, f, true);
+            if (r.problem() == null) {
+                return r.result();
+            }
+            StoreLock lock;
+            try {
+                lock = locks.acquire(f.lock(), internalLockWait);
+            } catch (StoreException busy) {
+                return LoadResult.quarantined(r.problem() + "; not moved aside yet: " + busy.getMessage());
+            }
+            try (lock) {
+                r = read(identity, f, true); // a writer holding the lock may have replaced it meanwhile
+                if (r.problem() == null) {
+                    return r.result();
+                }
+                List<Path> moved = quarantine.quarantine(f);
+                String names = moved.stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
+                LOG.warn("{}; moved aside as {}", r.problem(), names);
+                return LoadResult.quarantined(r.problem() + "; moved aside as " + names);
+            }
+        } catch (IOException e) {
+            throw new StoreException(f.pem().toString(), "cannot read the stored credential: " + e, e);
+        }
+    }
+
+    @Override
+    public LoadResult inspect(ManagedIdentityId identity) {
+        EntryFiles f = files(identity);
+        try {
+            if (!directoryReadable(false)) {
+                return LoadResult.absent();
+            }
+            Read r = read(identity, f, false);
+            return r.problem() == null ? r.result() : LoadResult.invalid(r.problem());
+        } catch (StoreException e) {
+            return LoadResult.invalid(e.getMessage());
+        } catch (IOException e) {
+            return LoadResult.invalid(f.pem() + ": cannot read: " + e);
+        }
+    }
+
+    @Override
+    public void save(MtlsCredential credential) {
+        EntryFiles f = files(credential.identity());
+        String where = f.pem().toString();
+        PrivateKey key = credential.privateKey();
+        byte[] pkcs8 = key.getEncoded();
+        if (pkcs8 == null || !"PKCS#8".equals(key.getFormat())) {
+            throw new StoreException(where, "the private key (" + credential.keyProtection()
+                    + ") cannot be exported to PKCS#8; the Linux file store keeps software keys only");
+        }
+        X509Certificate leaf = credential.certificate();
+        if (!KeyMatch.matches(leaf.getPublicKey(), key)) {
+            throw new StoreException(where, "refusing to save: the private key does not belong to certificate x5t#S256="
+                    + credential.x5tS256());
+        }
+        byte[] pem;
+        byte[] pfx;
+        try {
+            pem = PemCodec.encode(pkcs8, credential.chain());
+            pfx = writePkcs12 || Files.exists(f.pkcs12(), LinkOption.NOFOLLOW_LINKS)
+                    ? Pkcs12Codec.encode(key, credential.chain()) : null;
+        } catch (GeneralSecurityException e) {
+            throw new StoreException(where, "cannot encode the credential: " + e.getMessage(), e);
+        }
+        EntryMetadata.Entry entry = EntryMetadata.Entry.of(credential);
+        String identity = credential.identity().toString();
+        try {
+            prepareDirectoryForWrite();
+            try (StoreLock lock = locks.acquire(f.lock(), internalLockWait)) {
+                removeTemps(f);
+                for (Path p : f.entryFiles()) {
+                    PrivatePaths.enforceFile(p);
+                }
+                EntryMetadata staged = previousMetadata(f, credential.identity())
+                        .orElseGet(() -> new EntryMetadata(identity, List.of()))
+                        .withNewest(entry, METADATA_ENTRIES_KEPT);
+                SecureFiles.writeAtomically(f.metadata(), staged.toJson());
+                if (pfx != null) {
+                    SecureFiles.writeAtomically(f.pkcs12(), pfx);
+                }
+                SecureFiles.writeAtomically(f.pem(), pem);
+                compactMetadata(f, new EntryMetadata(identity, List.of(entry)));
+            }
+        } catch (IOException e) {
+            throw new StoreException(where, "cannot save credential x5t#S256=" + credential.x5tS256() + ": " + e
+                    + "; the previous entry stays in place", e);
+        }
+        LOG.debug("saved {} to {}", credential, where);
+    }
+
+    @Override
+    public List<String> delete(ManagedIdentityId identity) {
+        EntryFiles f = files(identity);
+        try {
+            if (!directoryReadable(true)) {
+                return List.of();
+            }
+            List<String> removed = new ArrayList<>();
+            try (StoreLock lock = locks.acquire(f.lock(), internalLockWait)) {
+                // PEM first: a reader then sees no entry rather than a PEM without metadata.
+                for (Path p : f.entryFiles()) {
+                    if (Files.deleteIfExists(p)) {
+                        removed.add(p.toString());
+                    }
+                }
+                for (Path p : quarantine.list(f)) {
+                    if (Files.deleteIfExists(p)) {
+                        removed.add(p.toString());
+                    }
+                }
+                for (Path p : removeTemps(f)) {
+                    removed.add(p.toString());
+                }
+                SecureFiles.fsyncDirectory(directory);
+            }
+            return removed;
+        } catch (IOException e) {
+            throw new StoreException(f.pem().toString(), "cannot delete: " + e, e);
+        }
+    }
+
+    @Override
+    public StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
+        Objects.requireNonNull(maxWait, "maxWait");
+        EntryFiles f = files(identity);
+        try {
+            prepareDirectoryForWrite();
+        } catch (IOException e) {
+            throw new StoreException(directory.toString(), "cannot create the store directory: " + e, e);
+        }
+        return locks.acquire(f.lock(), maxWait);
+    }
+
+    private EntryFiles files(ManagedIdentityId identity) {
+        return new EntryFiles(directory, Objects.requireNonNull(identity, "identity"));
+    }
+
+    /** False when the directory does not exist; refuses a symlink or foreign owner, repairs its mode if asked. */
+    private boolean directoryReadable(boolean repair) throws IOException {
+        if (!PathFacts.of(directory).exists()) {
+            return false;
+        }
+        if (repair) {
+            PrivatePaths.enforceDirectory(directory);
+        } else {
+            for (PermissionFinding finding : PrivatePaths.examineDirectory(directory)) {
+                if (finding.severity() == PermissionFinding.Severity.ERROR) {
+                    throw new StoreException(finding.path().toString(), finding.problem());
+                }
+            }
+        }
+        return true;
+    }
+
+    private void prepareDirectoryForWrite() throws IOException {
+        SecureFiles.createPrivateDirectories(directory);
+        PrivatePaths.enforceDirectory(directory);
+    }
+
+    /** What the store holds for one identity, or the problem that makes it unusable. */
+    private record Read(MtlsCredential credential, String problem) {
+        static final Read MISSING = new Read(null, null);
+
+        LoadResult result() {
+            return credential != null ? LoadResult.found(credential) : LoadResult.absent();
+        }
+    }
+
+    private Read read(ManagedIdentityId identity, EntryFiles f, boolean repair) throws IOException {
+        String mismatch = null;
+        for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+            if (attempt > 0) {
+                ticker.pause(REREAD_PAUSE);
+            }
+            byte[] pemBytes = readPrivate(f.pem(), repair);
+            if (pemBytes == null) {
+                return Read.MISSING; // metadata alone is what a crash before the first PEM leaves
+            }
+            PemCodec.Contents pem;
+            try {
+                pem = PemCodec.decode(pemBytes);
+            } catch (PemCodec.MalformedPemException e) {
+                return corrupt(f.pem(), e.getMessage());
+            }
+            X509Certificate leaf = pem.chain().get(0);
+            if (!KeyMatch.matches(leaf.getPublicKey(), pem.privateKey())) {
+                return corrupt(f.pem(), "the private key does not belong to the certificate");
+            }
+            String x5t = MtlsCredential.x5tS256(leaf);
+            byte[] metaBytes = readPrivate(f.metadata(), repair);
+            if (metaBytes == null) {
+                mismatch = "metadata file is missing";
+                continue;
+            }
+            EntryMetadata meta;
+            try {
+                meta = EntryMetadata.parse(metaBytes);
+            } catch (EntryMetadata.MalformedMetadataException e) {
+                return corrupt(f.metadata(), e.getMessage());
+            }
+            if (!meta.identity().toLowerCase(Locale.ROOT).equals(EntryFiles.canonical(identity))) {
+                return corrupt(f.metadata(), "belongs to identity " + meta.identity() + ", not " + identity);
+            }
+            Optional<EntryMetadata.Entry> entry = meta.entryFor(x5t);
+            if (entry.isEmpty()) {
+                mismatch = "metadata has no entry for the certificate x5t#S256=" + x5t;
+                continue;
+            }
+            try {
+                return new Read(credential(identity, pem, entry.get()), null);
+            } catch (IllegalArgumentException | NullPointerException e) {
+                return corrupt(f.metadata(), "incomplete entry: " + e.getMessage());
+            }
+        }
+        return corrupt(f.pem(), mismatch);
+    }
+
+    private static Read corrupt(Path file, String problem) {
+        return new Read(null, file + ": " + problem);
+    }
+
+    private static MtlsCredential credential(ManagedIdentityId identity, PemCodec.Contents pem, EntryMetadata.Entry e) {
+        return MtlsCredential.builder()
+                .identity(identity)
+                .chain(pem.chain())
+                .privateKey(pem.privateKey())
+                .clientId(e.clientId())
+                .tenantId(e.tenantId())
+                .tokenEndpoint(e.tokenEndpoint())
+                .renewAt(e.renewAt())
+                .keyProtection(e.keyProtection())
+                .attested(e.attested())
+                .build();
+    }
+
+    /**
+     * A store file's bytes, or null when absent. Checked first (symlink / owner refused, a too-open
+     * mode repaired when {@code repair}), then opened without following links.
+     */
+    private static byte[] readPrivate(Path file, boolean repair) throws IOException {
+        if (repair) {
+            PrivatePaths.enforceFile(file);
+        } else {
+            for (PermissionFinding finding : PrivatePaths.examineFile(file)) {
+                if (finding.severity() == PermissionFinding.Severity.ERROR) {
+                    throw new StoreException(file.toString(), finding.problem());
+                }
+            }
+        }
+        try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+                InputStream in = Channels.newInputStream(ch)) {
+            byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
+            if (bytes.length > MAX_FILE_BYTES) {
+                throw new StoreException(file.toString(), "larger than " + MAX_FILE_BYTES + " bytes: not a store file");
+            }
+            return bytes;
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /** The metadata now on disk, to stage beside the new entry; empty when absent or unreadable. */
+    private static Optional<EntryMetadata> previousMetadata(EntryFiles f, ManagedIdentityId identity) throws IOException {
+        byte[] bytes = readPrivate(f.metadata(), true);
+        if (bytes == null) {
+            return Optional.empty();
+        }
+        try {
+            EntryMetadata m = EntryMetadata.parse(bytes);
+            return m.identity().toLowerCase(Locale.ROOT).equals(EntryFiles.canonical(identity)) ? Optional.of(m)
+                    : Optional.empty();
+        } catch (EntryMetadata.MalformedMetadataException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Drops the previous entries once the new PEM is in place. The store is already consistent, so a
+     * failure here is only worth a warning.
+     */
+    private static void compactMetadata(EntryFiles f, EntryMetadata only) {
+        try {
+            SecureFiles.writeAtomically(f.metadata(), only.toJson());
+        } catch (IOException e) {
+            LOG.warn("{}: could not drop previous metadata entries ({}); the new entry is saved", f.metadata(), e.toString());
+        }
+    }
+
+    /** Removes temp files an interrupted write left (called under the identity's lock). */
+    private static List<Path> removeTemps(EntryFiles f) throws IOException {
+        List<Path> removed = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(f.directory())) {
+            for (Path p : ds) {
+                if (f.isTemp(p.getFileName().toString()) && Files.deleteIfExists(p)) {
+                    removed.add(p);
+                }
+            }
+        }
+        return removed;
+    }
+
+    /** Configures a {@link LinuxCredentialStore}; every setting has a default. */
+    public static final class Builder {
+        private Path directory;
+        private Map<String, String> environment = System.getenv();
+        private String userHome = System.getProperty("user.home");
+        private boolean writePkcs12;
+        private Clock clock = Clock.systemUTC();
+        private Duration internalLockWait = Duration.ofSeconds(30);
+        private Ticker ticker = Ticker.SYSTEM;
+
+        private Builder() {
+        }
+
+        /** An explicit directory; null (the default) resolves it, see {@link StoreDirectory}. */
+        public Builder directory(Path directory) {
+            this.directory = directory;
+            return this;
+        }
+
+        /** The environment the default directory is resolved from (default: this process'). */
+        public Builder environment(Map<String, String> environment) {
+            this.environment = Map.copyOf(environment);
+            return this;
+        }
+
+        /** The {@code user.home} fallback when {@code HOME} is unset (default: the system property). */
+        public Builder userHome(String userHome) {
+            this.userHome = userHome;
+            return this;
+        }
+
+        /** Also write {@code <base>.pfx} on every save (an existing one is always kept up to date). */
+        public Builder writePkcs12(boolean writePkcs12) {
+            this.writePkcs12 = writePkcs12;
+            return this;
+        }
+
+        /** Stamps quarantined files. */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** How long save, delete and quarantine wait for the identity's lock (default 30 s). */
+        public Builder internalLockWait(Duration wait) {
+            this.internalLockWait = Objects.requireNonNull(wait, "wait");
+            return this;
+        }
+
+        Builder ticker(Ticker ticker) {
+            this.ticker = Objects.requireNonNull(ticker, "ticker");
+            return this;
+        }
+
+        public LinuxCredentialStore build() {
+            return new LinuxCredentialStore(this);
+        }
+    }
+}

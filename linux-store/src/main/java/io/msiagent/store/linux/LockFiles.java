@@ -1,0 +1,165 @@
+package io.msiagent.store.linux;
+
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.StoreLock;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Cross-process locks on lock files ({@code fcntl} locks through {@link FileChannel#tryLock()}),
+ * polled with a bounded wait. The kernel drops an fcntl lock when its process dies, however it
+ * dies, so a lock held by a dead process never blocks anyone and there is no stale-lock guessing.
+ *
+ * <p>Within one JVM the file lock is not enough ({@code tryLock} on a file this JVM already locked
+ * throws {@code OverlappingFileLockException}, and closing any descriptor of the file drops the
+ * process' lock), so a JVM-wide {@link ReentrantLock} per lock path comes first, and only its holder
+ * ever opens the lock file. The lock is reentrant for the thread holding it: a save inside
+ * {@code lock(...)} on the same thread does not wait for itself. It must be closed by the thread
+ * that took it.
+ *
+ * <p>The holder writes its pid into the lock file, for diagnostics only: a timeout names it.
+ */
+final class LockFiles {
+    private static final ConcurrentMap<Path, Holder> HOLDERS = new ConcurrentHashMap<>();
+    private static final Duration FIRST_PAUSE = Duration.ofMillis(2);
+    private static final Duration LONGEST_PAUSE = Duration.ofMillis(50);
+
+    private final Ticker ticker;
+
+    LockFiles(Ticker ticker) {
+        this.ticker = ticker;
+    }
+
+    /** The file lock of one path, shared by every store instance of this JVM. */
+    private static final class Holder {
+        final ReentrantLock inProcess = new ReentrantLock();
+        FileChannel channel;
+        FileLock fileLock;
+    }
+
+    StoreLock acquire(Path lockFile, Duration maxWait) {
+        Path key = lockFile.toAbsolutePath().normalize();
+        Holder h = HOLDERS.computeIfAbsent(key, k -> new Holder());
+        long deadline = ticker.nanoTime() + maxWait.toNanos();
+        Duration pause = FIRST_PAUSE;
+        boolean inProcess = false;
+        try {
+            while (true) {
+                if (!inProcess) {
+                    inProcess = h.inProcess.tryLock();
+                }
+                if (inProcess) {
+                    if (h.inProcess.getHoldCount() > 1) {
+                        inProcess = false; // this thread already holds the file lock too
+                        return h.inProcess::unlock;
+                    }
+                    if (h.channel == null) {
+                        h.channel = SecureFiles.openPrivateFile(key);
+                    }
+                    FileLock fl = tryLock(h.channel);
+                    if (fl != null) {
+                        h.fileLock = fl;
+                        recordHolder(h.channel);
+                        inProcess = false; // ownership passes to the returned handle
+                        return () -> release(h);
+                    }
+                }
+                if (ticker.nanoTime() - deadline >= 0) {
+                    throw new StoreException(key.toString(), "timed out after " + maxWait.toMillis()
+                            + " ms waiting for the lock, held by " + holderDescription(h, inProcess));
+                }
+                ticker.pause(pause);
+                if (Thread.interrupted()) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreException(key.toString(), "interrupted while waiting for the lock");
+                }
+                pause = pause.multipliedBy(2).compareTo(LONGEST_PAUSE) > 0 ? LONGEST_PAUSE : pause.multipliedBy(2);
+            }
+        } catch (IOException e) {
+            throw new StoreException(key.toString(), "cannot open or lock the lock file: " + e.getMessage(), e);
+        } finally {
+            if (inProcess) {
+                closeChannel(h);
+                h.inProcess.unlock();
+            }
+        }
+    }
+
+    /**
+     * The file lock, or null while another process holds it. Another path naming the same file
+     * (a hard link) has its own in-process lock; this JVM's lock on it then counts as busy too.
+     */
+    private static FileLock tryLock(FileChannel ch) throws IOException {
+        try {
+            return ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            return null;
+        }
+    }
+
+    private static void release(Holder h) {
+        if (!h.inProcess.isHeldByCurrentThread()) {
+            throw new IllegalMonitorStateException("a store lock must be closed by the thread that took it");
+        }
+        try {
+            if (h.fileLock != null) {
+                h.fileLock.release();
+            }
+        } catch (IOException e) {
+            // Closing the channel below releases the lock anyway.
+        } finally {
+            h.fileLock = null;
+            closeChannel(h);
+            h.inProcess.unlock();
+        }
+    }
+
+    private static void closeChannel(Holder h) {
+        if (h.channel != null) {
+            try {
+                h.channel.close();
+            } catch (IOException e) {
+                // Nothing was written through it that matters; the descriptor is gone either way.
+            }
+            h.channel = null;
+        }
+    }
+
+    /** Best effort: the pid is diagnostics only, and a full disk must not stop the lock holder. */
+    private static void recordHolder(FileChannel ch) {
+        byte[] line = ("pid " + ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII);
+        try {
+            ch.write(ByteBuffer.wrap(line), 0);
+            ch.truncate(line.length);
+        } catch (IOException e) {
+            // A stale or missing pid only makes a timeout message less precise.
+        }
+    }
+
+    /**
+     * Who holds the lock: another thread of this JVM, or the pid the other process wrote. Reads
+     * through our own descriptor only (opening and closing another would drop locks this JVM holds).
+     */
+    private static String holderDescription(Holder h, boolean inProcess) {
+        if (!inProcess) {
+            return "another thread of this process (pid " + ProcessHandle.current().pid() + ")";
+        }
+        try {
+            ByteBuffer buf = ByteBuffer.allocate(64);
+            h.channel.read(buf, 0);
+            String text = new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII).trim();
+            return text.startsWith("pid ") ? "process " + text.substring(4) : "another process (pid unknown)";
+        } catch (IOException e) {
+            return "another process (pid unknown)";
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package io.msiagent.store.linux;
+
+import io.msiagent.core.StoreException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The ownership and mode policy for the store's paths (invariant 9): a symlink, a foreign owner or
+ * a path of the wrong type is refused; group or world access on a path we own is repaired (with a
+ * warning). {@code examine*} only report, for {@code doctor}; {@code enforce*} repair or refuse.
+ */
+public final class PrivatePaths {
+    private static final Logger LOG = LoggerFactory.getLogger(PrivatePaths.class);
+    private static final int WORLD_WRITABLE = 0002;
+    private static final int STICKY = 01000;
+
+    private PrivatePaths() {
+    }
+
+    /** The effective uid of this process: the owner every store path must have. */
+    public static int currentUid() {
+        return Uid.VALUE;
+    }
+
+    /** Findings for a store file; empty when it is fine or absent. */
+    public static List<PermissionFinding> examineFile(Path file) throws IOException {
+        return examine(file, false, PathFacts.of(file)).map(List::of).orElse(List.of());
+    }
+
+    /**
+     * Findings for the store directory and its parent (a world-writable parent lets others replace
+     * the directory); empty when all is fine or the directory does not exist yet.
+     */
+    public static List<PermissionFinding> examineDirectory(Path dir) throws IOException {
+        List<PermissionFinding> findings = new ArrayList<>();
+        PathFacts facts = PathFacts.of(dir);
+        examine(dir, true, facts).ifPresent(findings::add);
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) {
+            PathFacts p = PathFacts.of(parent);
+            if (p.exists() && (p.permissions() & WORLD_WRITABLE) != 0) {
+                findings.add(new PermissionFinding(parent, PermissionFinding.Severity.WARNING,
+                        "parent directory is world-writable (mode " + p.octal()
+                                + ((p.permissions() & STICKY) != 0 ? ", sticky" : "")
+                                + "): other users can create or rename entries next to the store"));
+            }
+        }
+        return findings;
+    }
+
+    /** Refuses a symlink, foreign owner or non-file; repairs a too-open mode. No-op when absent. */
+    static void enforceFile(Path file) throws IOException {
+        enforce(file, false);
+    }
+
+    /** As {@link #enforceFile} for the store directory; also warns about a world-writable parent. */
+    static void enforceDirectory(Path dir) throws IOException {
+        enforce(dir, true);
+        for (PermissionFinding f : examineDirectory(dir)) {
+            if (!f.path().equals(dir)) {
+                LOG.warn("{}", f);
+            }
+        }
+    }
+
+    private static void enforce(Path path, boolean directory) throws IOException {
+        PathFacts facts = PathFacts.of(path);
+        Optional<PermissionFinding> finding = examine(path, directory, facts);
+        if (finding.isEmpty()) {
+            return;
+        }
+        if (finding.get().severity() == PermissionFinding.Severity.ERROR) {
+            throw new StoreException(path.toString(), finding.get().problem());
+        }
+        Files.setPosixFilePermissions(path, directory ? SecureFiles.DIRECTORY_MODE : SecureFiles.FILE_MODE);
+        LOG.warn("{}: repaired mode {} to {}", path, facts.octal(), directory ? "0700" : "0600");
+    }
+
+    private static Optional<PermissionFinding> examine(Path path, boolean directory, PathFacts facts) {
+        if (!facts.exists()) {
+            return Optional.empty();
+        }
+        if (facts.symlink()) {
+            return error(path, "is a symbolic link; the store never follows links: remove it");
+        }
+        if (directory ? !facts.directory() : !facts.regularFile()) {
+            return error(path, "is not a " + (directory ? "directory" : "regular file"));
+        }
+        if (facts.uid() != currentUid()) {
+            return error(path, "is owned by uid " + facts.uid() + ", not by this process' uid " + currentUid()
+                    + ": refusing to use it");
+        }
+        if ((facts.permissions() & PathFacts.GROUP_OTHER_BITS) != 0) {
+            return Optional.of(new PermissionFinding(path, PermissionFinding.Severity.WARNING, "mode " + facts.octal()
+                    + " gives group/other access; must be " + (directory ? "0700" : "0600")));
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<PermissionFinding> error(Path path, String problem) {
+        return Optional.of(new PermissionFinding(path, PermissionFinding.Severity.ERROR, problem));
+    }
+
+    /**
+     * Resolved once: the effective uid, i.e. the owner of the files this process creates. Linux
+     * gives {@code /proc/self/status} that owner; without /proc, a probe file tells the same.
+     */
+    private static final class Uid {
+        static final int VALUE = probe();
+
+        private static int probe() {
+            try {
+                PathFacts self = PathFacts.of(Path.of("/proc/self/status"));
+                if (self.exists()) {
+                    return self.uid();
+                }
+                Path probe = Files.createTempFile("msi-agent-uid", ".probe");
+                try {
+                    return PathFacts.of(probe).uid();
+                } finally {
+                    Files.deleteIfExists(probe);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot determine this process' uid", e);
+            }
+        }
+    }
+}

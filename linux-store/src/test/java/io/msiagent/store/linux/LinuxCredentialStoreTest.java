@@ -1,0 +1,324 @@
+package io.msiagent.store.linux;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msiagent.core.KeyMatch;
+import io.msiagent.core.KeyProtection;
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.testing.TestCredentials;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PrivateKey;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LinuxCredentialStoreTest {
+    static final ManagedIdentityId SYSTEM = ManagedIdentityId.systemAssigned();
+    static final ManagedIdentityId USER = ManagedIdentityId.clientId("6c2e1b7a-0d4f-4d0b-9e43-2b4c8a0f1e22");
+    static final ManagedIdentityId ARM = ManagedIdentityId.resourceId(
+            "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/app");
+
+    static TestCredentials ca;
+    static MtlsCredential first;
+    static MtlsCredential second;
+
+    @TempDir
+    Path tmp;
+    Path dir;
+    LinuxCredentialStore store;
+
+    @BeforeAll
+    static void credentials() {
+        ca = TestCredentials.newCa();
+        first = ca.credential(SYSTEM);
+        second = ca.credential(SYSTEM);
+    }
+
+    @BeforeEach
+    void store() {
+        dir = tmp.resolve("home/.config/msal/certs");
+        store = LinuxCredentialStore.builder().directory(dir).build();
+    }
+
+    static String mode(Path p) throws Exception {
+        return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    static MtlsCredential found(LoadResult r) {
+        assertEquals(LoadResult.Kind.FOUND, r.kind(), () -> String.valueOf(r));
+        return r.credential().orElseThrow();
+    }
+
+    static void assertSame(MtlsCredential expected, MtlsCredential actual) {
+        assertEquals(expected.x5tS256(), actual.x5tS256());
+        assertEquals(expected.chain(), actual.chain());
+        assertArrayEquals(expected.privateKey().getEncoded(), actual.privateKey().getEncoded());
+        assertEquals(expected.clientId(), actual.clientId());
+        assertEquals(expected.tenantId(), actual.tenantId());
+        assertEquals(expected.tokenEndpoint(), actual.tokenEndpoint());
+        assertEquals(expected.renewAt(), actual.renewAt());
+        assertEquals(expected.keyProtection(), actual.keyProtection());
+        assertEquals(expected.attested(), actual.attested());
+        assertEquals(expected.identity(), actual.identity());
+    }
+
+    @Test
+    void nothingStoredIsAbsentWithoutCreatingAnything() {
+        assertEquals(LoadResult.Kind.ABSENT, store.load(SYSTEM).kind());
+        assertEquals(null, store.load(SYSTEM).problem());
+        assertEquals(LoadResult.Kind.ABSENT, store.inspect(SYSTEM).kind());
+        assertFalse(Files.exists(dir));
+    }
+
+    @Test
+    void saveThenLoadGivesTheSameCredentialWithPrivateModes() throws Exception {
+        store.save(first);
+        assertSame(first, found(store.load(SYSTEM)));
+        assertSame(first, found(store.inspect(SYSTEM)));
+        assertEquals("rwx------", mode(dir));
+        assertEquals("rwx------", mode(dir.getParent()), "parents we create are 0700 too");
+        assertEquals("rwx------", mode(tmp.resolve("home")));
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> all = files.toList();
+            assertEquals(List.of("msal_mtls.json", "msal_mtls.lock", "msal_mtls.pem"),
+                    all.stream().map(p -> p.getFileName().toString()).sorted().toList());
+            for (Path p : all) {
+                assertEquals("rw-------", mode(p), p.toString());
+            }
+        }
+        assertEquals(dir.resolve("msal_mtls.pem").toString(), store.location(SYSTEM));
+    }
+
+    @Test
+    void pemFileStartsWithThePkcs8KeyThenTheCertificate() throws Exception {
+        store.save(first);
+        String pem = Files.readString(store.pemFile(SYSTEM));
+        assertTrue(pem.startsWith("-----BEGIN PRIVATE KEY-----\n"), pem.substring(0, 40));
+        assertTrue(pem.indexOf("-----BEGIN CERTIFICATE-----") > pem.indexOf("-----END PRIVATE KEY-----"));
+        String meta = Files.readString(store.metadataFile(SYSTEM));
+        assertTrue(meta.contains("\"x5t#S256\" : \"" + first.x5tS256() + "\""), meta);
+        assertTrue(meta.contains("\"formatVersion\" : 1"), meta);
+        assertFalse(meta.contains("PRIVATE"), "metadata holds no key material");
+    }
+
+    @Test
+    void aNewSaveReplacesTheOldEntryAndLeavesOneMetadataEntry() throws Exception {
+        store.save(first);
+        store.save(second);
+        assertSame(second, found(store.load(SYSTEM)));
+        EntryMetadata meta = EntryMetadata.parse(Files.readAllBytes(store.metadataFile(SYSTEM)));
+        assertEquals(List.of(second.x5tS256()), meta.entries().stream().map(EntryMetadata.Entry::x5tS256).toList());
+        try (Stream<Path> files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temp files left");
+        }
+    }
+
+    @Test
+    void aCrashBetweenStagedMetadataAndPemStillLoadsTheOldEntry() throws Exception {
+        store.save(first);
+        // What a crash right after the first metadata write leaves: new + old entries, old PEM.
+        EntryMetadata staged = new EntryMetadata(SYSTEM.toString(), List.of(EntryMetadata.Entry.of(first)))
+                .withNewest(EntryMetadata.Entry.of(second), 3);
+        SecureFiles.writeAtomically(store.metadataFile(SYSTEM), staged.toJson());
+        assertSame(first, found(store.load(SYSTEM)));
+    }
+
+    @Test
+    void identitiesHaveSeparateEntries() throws Exception {
+        MtlsCredential user = ca.credential(USER);
+        MtlsCredential arm = ca.credential(ARM);
+        store.save(first);
+        store.save(user);
+        store.save(arm);
+        assertSame(first, found(store.load(SYSTEM)));
+        assertSame(user, found(store.load(USER)));
+        assertSame(arm, found(store.load(ARM)));
+        assertEquals(dir, store.pemFile(ARM).getParent(), "a resource id's slashes never leave the directory");
+        store.delete(USER);
+        assertEquals(LoadResult.Kind.ABSENT, store.load(USER).kind());
+        assertSame(first, found(store.load(SYSTEM)));
+    }
+
+    @Test
+    void anExpiredButWellFormedEntryIsFound() {
+        MtlsCredential expired = ca.credential(SYSTEM, Instant.now().minus(Duration.ofDays(3)), Duration.ofDays(1));
+        store.save(expired);
+        assertSame(expired, found(store.load(SYSTEM)));
+    }
+
+    @Test
+    void saveRefusesAKeyThatIsNotTheCertificates() {
+        MtlsCredential mixed = first.toBuilder().privateKey(second.privateKey()).build();
+        StoreException e = assertThrows(StoreException.class, () -> store.save(mixed));
+        assertTrue(e.getMessage().contains("does not belong"), e.getMessage());
+        assertEquals(LoadResult.Kind.ABSENT, store.load(SYSTEM).kind());
+    }
+
+    @Test
+    void saveRefusesANonExportableKeyAndKeepsTheOldEntry() {
+        store.save(first);
+        PrivateKey handle = new PrivateKey() {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            public String getAlgorithm() {
+                return "RSA";
+            }
+
+            @Override
+            public String getFormat() {
+                return null;
+            }
+
+            @Override
+            public byte[] getEncoded() {
+                return null;
+            }
+        };
+        MtlsCredential cng = second.toBuilder().privateKey(handle).keyProtection(KeyProtection.TPM).build();
+        StoreException e = assertThrows(StoreException.class, () -> store.save(cng));
+        assertTrue(e.getMessage().contains("software keys only"), e.getMessage());
+        assertSame(first, found(store.load(SYSTEM)));
+    }
+
+    @Test
+    void keyAndCertificateInTheLoadedCredentialMatch() {
+        store.save(first);
+        MtlsCredential loaded = found(store.load(SYSTEM));
+        assertTrue(KeyMatch.matches(loaded.certificate().getPublicKey(), loaded.privateKey()));
+    }
+
+    // --- corrupt entries -------------------------------------------------------------------
+
+    private LoadResult corruptThenInspectThenLoad(byte[] pem) throws Exception {
+        store.save(first);
+        SecureFiles.writeAtomically(store.pemFile(SYSTEM), pem);
+        LoadResult inspected = store.inspect(SYSTEM);
+        assertEquals(LoadResult.Kind.INVALID, inspected.kind(), inspected::toString);
+        assertTrue(Files.exists(store.pemFile(SYSTEM)), "inspect never moves anything");
+        LoadResult loaded = store.load(SYSTEM);
+        assertEquals(LoadResult.Kind.ABSENT, loaded.kind());
+        assertTrue(loaded.problem().contains("msal_mtls.pem"), loaded.problem());
+        assertFalse(Files.exists(store.pemFile(SYSTEM)));
+        assertFalse(Files.exists(store.metadataFile(SYSTEM)));
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> quarantined = files.filter(p -> p.getFileName().toString().contains(".corrupt-")).toList();
+            assertEquals(2, quarantined.size(), quarantined::toString);
+            for (Path p : quarantined) {
+                assertTrue(p.getFileName().toString().matches("msal_mtls\\.(pem|json)\\.corrupt-\\d{8}T\\d{6}Z"), p.toString());
+                assertEquals("rw-------", mode(p));
+            }
+        }
+        assertEquals(LoadResult.Kind.ABSENT, store.load(SYSTEM).kind(), "nothing left to quarantine");
+        return loaded;
+    }
+
+    @Test
+    void truncatedPemIsQuarantined() throws Exception {
+        byte[] pem = Files.readAllBytes(writeAndGetPem());
+        LoadResult r = corruptThenInspectThenLoad(Arrays.copyOf(pem, pem.length - 200));
+        assertTrue(r.problem().contains("no complete CERTIFICATE"), r.problem());
+    }
+
+    @Test
+    void garbageIsQuarantined() throws Exception {
+        LoadResult r = corruptThenInspectThenLoad("not a pem at all\n".getBytes(StandardCharsets.US_ASCII));
+        assertTrue(r.problem().contains("no complete PRIVATE KEY"), r.problem());
+    }
+
+    @Test
+    void keyOfAnotherCertificateIsQuarantined() throws Exception {
+        byte[] mixed = PemCodec.encode(second.privateKey().getEncoded(), first.chain());
+        LoadResult r = corruptThenInspectThenLoad(mixed);
+        assertTrue(r.problem().contains("does not belong"), r.problem());
+    }
+
+    @Test
+    void pemOfAnotherCertificateThanTheMetadataIsQuarantinedAfterReReads() throws Exception {
+        byte[] other = PemCodec.encode(second.privateKey().getEncoded(), second.chain());
+        LoadResult r = corruptThenInspectThenLoad(other);
+        assertTrue(r.problem().contains("no entry for the certificate x5t#S256=" + second.x5tS256()), r.problem());
+    }
+
+    @Test
+    void unparseableMetadataIsQuarantined() throws Exception {
+        store.save(first);
+        SecureFiles.writeAtomically(store.metadataFile(SYSTEM), "{\"formatVersion\":1, \"entr".getBytes(StandardCharsets.UTF_8));
+        assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind());
+        LoadResult r = store.load(SYSTEM);
+        assertEquals(LoadResult.Kind.ABSENT, r.kind());
+        assertTrue(r.problem().contains("msal_mtls.json: not JSON"), r.problem());
+        assertFalse(Files.exists(store.pemFile(SYSTEM)));
+    }
+
+    @Test
+    void metadataOfAnotherIdentityIsQuarantined() throws Exception {
+        store.save(first);
+        String meta = Files.readString(store.metadataFile(SYSTEM)).replace("\"system\"", "\"client_id=x\"");
+        SecureFiles.writeAtomically(store.metadataFile(SYSTEM), meta.getBytes(StandardCharsets.UTF_8));
+        LoadResult r = store.load(SYSTEM);
+        assertTrue(r.problem().contains("belongs to identity client_id=x"), r.problem());
+    }
+
+    @Test
+    void atMostThreeQuarantinedEntriesAreKeptOldestRemovedFirst() throws Exception {
+        Instant t0 = Instant.parse("2026-11-22T12:01:02Z");
+        for (int i = 0; i < 5; i++) {
+            LinuxCredentialStore s = LinuxCredentialStore.builder().directory(dir)
+                    .clock(Clock.fixed(t0.plusSeconds(i), ZoneOffset.UTC)).build();
+            s.save(first);
+            SecureFiles.writeAtomically(s.pemFile(SYSTEM), "junk".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(LoadResult.Kind.ABSENT, s.load(SYSTEM).kind());
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith("Z")).sorted().toList();
+            assertEquals(List.of("msal_mtls.json.corrupt-20261122T120104Z", "msal_mtls.json.corrupt-20261122T120105Z",
+                    "msal_mtls.json.corrupt-20261122T120106Z", "msal_mtls.pem.corrupt-20261122T120104Z",
+                    "msal_mtls.pem.corrupt-20261122T120105Z", "msal_mtls.pem.corrupt-20261122T120106Z"), names);
+        }
+    }
+
+    @Test
+    void deleteRemovesTheEntryAndItsQuarantinedFilesButNotOtherIdentities() throws Exception {
+        store = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
+        store.save(first);
+        SecureFiles.writeAtomically(store.pemFile(SYSTEM), "junk".getBytes(StandardCharsets.US_ASCII));
+        store.load(SYSTEM);
+        store.save(second);
+        MtlsCredential user = ca.credential(USER);
+        store.save(user);
+        List<String> removed = store.delete(SYSTEM);
+        assertEquals(6, removed.size(), removed::toString); // pem, json, pfx + 3 quarantined
+        try (Stream<Path> files = Files.list(dir)) {
+            assertTrue(files.map(p -> p.getFileName().toString())
+                    .filter(n -> n.startsWith("msal_mtls.")).allMatch(n -> n.equals("msal_mtls.lock")));
+        }
+        assertEquals(LoadResult.Kind.ABSENT, store.load(SYSTEM).kind());
+        assertSame(user, found(store.load(USER)));
+        assertEquals(List.of(), store.delete(SYSTEM));
+    }
+
+    private Path writeAndGetPem() {
+        store.save(first);
+        return store.pemFile(SYSTEM);
+    }
+}

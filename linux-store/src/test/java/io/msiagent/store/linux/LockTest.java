@@ -1,0 +1,112 @@
+package io.msiagent.store.linux;
+
+import static io.msiagent.store.linux.LinuxCredentialStoreTest.SYSTEM;
+import static io.msiagent.store.linux.PermissionsTest.readQuietly;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.spi.StoreLock;
+import io.msiagent.core.testing.TestCredentials;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LockTest {
+    @TempDir
+    Path dir;
+    final ExecutorService pool = Executors.newFixedThreadPool(4);
+
+    @AfterEach
+    void stop() {
+        pool.shutdownNow();
+    }
+
+    private LinuxCredentialStore store() {
+        return LinuxCredentialStore.builder().directory(dir).build();
+    }
+
+    @Test
+    void threadsOfOneJvmExcludeEachOtherAcrossStoreInstances() throws Exception {
+        AtomicInteger inside = new AtomicInteger();
+        AtomicInteger maxInside = new AtomicInteger();
+        CountDownLatch start = new CountDownLatch(1);
+        CompletableFuture<?>[] all = new CompletableFuture<?>[4];
+        for (int t = 0; t < all.length; t++) {
+            LinuxCredentialStore s = store(); // separate instances share the JVM-wide lock
+            all[t] = CompletableFuture.runAsync(() -> {
+                try {
+                    start.await();
+                    for (int i = 0; i < 25; i++) {
+                        try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(30))) {
+                            maxInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
+                            Thread.onSpinWait();
+                            inside.decrementAndGet();
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, pool);
+        }
+        start.countDown();
+        CompletableFuture.allOf(all).get(60, TimeUnit.SECONDS);
+        assertEquals(1, maxInside.get());
+    }
+
+    @Test
+    void saveAndLoadInsideTheLockOnTheSameThreadDoNotWaitForThemselves() {
+        LinuxCredentialStore s = store();
+        MtlsCredential c = TestCredentials.newCa().credential(SYSTEM);
+        try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(5))) {
+            assertEquals(LoadResult.Kind.ABSENT, s.load(SYSTEM).kind());
+            s.save(c);
+            assertEquals(c.x5tS256(), s.load(SYSTEM).credential().orElseThrow().x5tS256());
+        }
+    }
+
+    @Test
+    void anotherThreadTimesOutWithAMessageNamingTheLockAndHolder() throws Exception {
+        LinuxCredentialStore s = store();
+        try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(5))) {
+            StoreException e = pool.submit(() -> assertThrows(StoreException.class,
+                    () -> s.lock(SYSTEM, Duration.ofMillis(200)))).get(30, TimeUnit.SECONDS);
+            assertEquals(dir.resolve("msal_mtls.lock").toString(), e.location());
+            assertTrue(e.problem().contains("another thread of this process"), e.problem());
+        }
+        // released: another thread gets it at once
+        pool.submit(() -> s.lock(SYSTEM, Duration.ofSeconds(5)).close()).get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void anotherProcessHoldingTheLockIsNamedByPidThenItsDeathFreesTheLock() throws Exception {
+        Process holder = ChildJvm.start(dir.resolve("holder.err"), "hold-lock", dir.toString());
+        try {
+            assertEquals("LOCKED", ChildJvm.firstLine(holder, 120), () -> readQuietly(dir.resolve("holder.err")));
+            StoreException e = assertThrows(StoreException.class, () -> store().lock(SYSTEM, Duration.ofMillis(300)));
+            assertTrue(e.problem().contains("held by process " + holder.pid()), e.problem());
+            assertEquals("pid " + holder.pid() + "\n", Files.readString(dir.resolve("msal_mtls.lock")));
+        } finally {
+            holder.destroyForcibly(); // SIGKILL: no chance to unlock; the kernel drops its fcntl lock
+            assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+        }
+        assertEquals(137, holder.exitValue(), "killed by SIGKILL");
+        try (StoreLock lock = store().lock(SYSTEM, Duration.ofSeconds(10))) {
+            assertEquals("pid " + ProcessHandle.current().pid() + "\n", Files.readString(dir.resolve("msal_mtls.lock")));
+        }
+        assertFalse(Files.exists(dir.resolve("msal_mtls.pem")));
+    }
+}

@@ -1,0 +1,169 @@
+package io.msiagent.store.linux;
+
+import static io.msiagent.store.linux.LinuxCredentialStoreTest.SYSTEM;
+import static io.msiagent.store.linux.LinuxCredentialStoreTest.assertSame;
+import static io.msiagent.store.linux.LinuxCredentialStoreTest.found;
+import static io.msiagent.store.linux.LinuxCredentialStoreTest.mode;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.testing.TestCredentials;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class PermissionsTest {
+    static MtlsCredential credential;
+
+    @TempDir
+    Path tmp;
+    Path dir;
+    LinuxCredentialStore store;
+
+    @BeforeAll
+    static void credential() {
+        credential = TestCredentials.newCa().credential(SYSTEM);
+    }
+
+    @BeforeEach
+    void store() {
+        dir = tmp.resolve("certs");
+        store = LinuxCredentialStore.builder().directory(dir).build();
+    }
+
+    private static boolean root() {
+        return PrivatePaths.currentUid() == 0;
+    }
+
+    @Test
+    void aSymlinkedStoreDirectoryIsRefused() throws Exception {
+        Path real = tmp.resolve("elsewhere");
+        LinuxCredentialStore.builder().directory(real).build().save(credential);
+        Files.createSymbolicLink(dir, real);
+        StoreException e = assertThrows(StoreException.class, () -> store.load(SYSTEM));
+        assertEquals(dir.toString(), e.location());
+        assertTrue(e.problem().contains("symbolic link"), e.problem());
+        assertThrows(StoreException.class, () -> store.save(credential));
+        assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind());
+        assertTrue(store.checkPermissions().stream().anyMatch(f -> f.severity() == PermissionFinding.Severity.ERROR));
+    }
+
+    @Test
+    void aSymlinkedCredentialFileIsRefusedAndNotReplaced() throws Exception {
+        Path elsewhere = tmp.resolve("victim.pem");
+        LinuxCredentialStore.builder().directory(tmp.resolve("other")).build().save(credential);
+        Files.copy(tmp.resolve("other/msal_mtls.pem"), elsewhere);
+        store.save(credential);
+        Files.delete(store.pemFile(SYSTEM));
+        Files.createSymbolicLink(store.pemFile(SYSTEM), elsewhere);
+        StoreException e = assertThrows(StoreException.class, () -> store.load(SYSTEM));
+        assertEquals(store.pemFile(SYSTEM).toString(), e.location());
+        assertTrue(e.problem().contains("symbolic link"));
+        assertThrows(StoreException.class, () -> store.save(credential));
+        assertTrue(Files.isSymbolicLink(store.pemFile(SYSTEM)));
+    }
+
+    @Test
+    void aForeignOwnedFileIsRefused() throws Exception {
+        assumeTrue(root(), "needs root to give a file to another uid");
+        store.save(credential);
+        Files.setAttribute(store.pemFile(SYSTEM), "unix:uid", 12345, LinkOption.NOFOLLOW_LINKS);
+        StoreException e = assertThrows(StoreException.class, () -> store.load(SYSTEM));
+        assertTrue(e.problem().contains("owned by uid 12345"), e.problem());
+        assertEquals(store.pemFile(SYSTEM).toString(), e.location());
+        assertTrue(store.checkPermissions().stream().anyMatch(
+                f -> f.path().equals(store.pemFile(SYSTEM)) && f.severity() == PermissionFinding.Severity.ERROR));
+    }
+
+    @Test
+    void aForeignOwnedDirectoryIsRefused() throws Exception {
+        assumeTrue(root(), "needs root to give a directory to another uid");
+        store.save(credential);
+        Files.setAttribute(dir, "unix:uid", 12345, LinkOption.NOFOLLOW_LINKS);
+        StoreException e = assertThrows(StoreException.class, () -> store.load(SYSTEM));
+        assertTrue(e.problem().contains("owned by uid 12345"), e.problem());
+    }
+
+    @Test
+    void tooOpenModesAreRepairedOnLoadAndReportedBeforehand() throws Exception {
+        store.save(credential);
+        Files.setPosixFilePermissions(store.pemFile(SYSTEM), PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<PermissionFinding> findings = store.checkPermissions();
+        assertTrue(findings.stream().anyMatch(f -> f.path().equals(store.pemFile(SYSTEM))
+                && f.severity() == PermissionFinding.Severity.WARNING && f.problem().contains("0644")), findings::toString);
+        assertTrue(findings.stream().anyMatch(f -> f.path().equals(dir) && f.problem().contains("0755")), findings::toString);
+        assertEquals("rw-r--r--", mode(store.pemFile(SYSTEM)), "checkPermissions never repairs");
+        assertEquals(LoadResult.Kind.FOUND, store.inspect(SYSTEM).kind());
+        assertEquals("rw-r--r--", mode(store.pemFile(SYSTEM)), "inspect never repairs");
+
+        assertSame(credential, found(store.load(SYSTEM)));
+        assertEquals("rw-------", mode(store.pemFile(SYSTEM)));
+        assertEquals("rwx------", mode(dir));
+        assertEquals(List.of(), store.checkPermissions());
+    }
+
+    @Test
+    void aWorldWritableParentIsReported() throws Exception {
+        store.save(credential);
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxrwxrwx"));
+        List<PermissionFinding> findings = store.checkPermissions();
+        assertEquals(1, findings.size(), findings::toString);
+        assertEquals(tmp, findings.get(0).path());
+        assertTrue(findings.get(0).problem().contains("world-writable"));
+        assertSame(credential, found(store.load(SYSTEM)));
+    }
+
+    @Test
+    void appendCreatesAPrivateFileAndRefusesSymlinks() throws Exception {
+        Files.createDirectories(dir);
+        Path audit = dir.resolve("audit.log");
+        SecureFiles.append(audit, "one\n".getBytes(StandardCharsets.UTF_8));
+        SecureFiles.append(audit, "two\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals("one\ntwo\n", Files.readString(audit));
+        assertEquals("rw-------", mode(audit));
+        Files.setPosixFilePermissions(audit, PosixFilePermissions.fromString("rw-rw-rw-"));
+        SecureFiles.append(audit, "three\n".getBytes(StandardCharsets.UTF_8));
+        assertEquals("rw-------", mode(audit), "a too-open existing file is repaired");
+        Path link = dir.resolve("link.log");
+        Files.createSymbolicLink(link, audit);
+        assertThrows(StoreException.class, () -> SecureFiles.append(link, "x".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("one\ntwo\nthree\n", Files.readString(audit));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"000", "077", "277"})
+    void modesAreRightWhateverTheUmask(String umask) throws Exception {
+        Process p = ChildJvm.startWithUmask(umask, tmp.resolve("child.err"), "save-once", dir.toString());
+        assertEquals("SAVED", ChildJvm.finish(p, 120).trim(), () -> readQuietly(tmp.resolve("child.err")));
+        assertEquals(0, p.exitValue());
+        assertEquals("rwx------", mode(dir));
+        for (String f : List.of("msal_mtls.pem", "msal_mtls.json", "msal_mtls.pfx", "msal_mtls.lock")) {
+            assertEquals("rw-------", mode(dir.resolve(f)), f + " under umask " + umask);
+        }
+        assertFalse(found(store.load(SYSTEM)).x5tS256().isEmpty());
+    }
+
+    static String readQuietly(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+}
