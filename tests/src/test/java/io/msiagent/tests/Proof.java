@@ -32,10 +32,13 @@ final class Proof {
         return ImdsEmulator.start(EmulatorConfig.builder().ca(CA).certLifetime(certLifetime).build());
     }
 
-    /** A cache on the emulator and a store in {@code dir}; IMDS retries without waiting, 3 s per call. */
+    /**
+     * A cache on the emulator and a store in {@code dir}; IMDS retries without back-off waits. The
+     * call deadline (20 s) is longer than the retry table's nominal back-off, so the whole table runs.
+     */
     static MsiCredentialCache.Builder fastCache(ImdsEmulator emu, Path dir) {
         return MsiCredentialCache.builder()
-                .imdsClient(Stack.imds(emu.imdsEndpoint(), Duration.ofSeconds(3), true))
+                .imdsClient(Stack.imds(emu.imdsEndpoint(), Duration.ofSeconds(20), true))
                 .store(Stack.store(dir, false))
                 .keyAttestor(null)
                 .trustedCertificates(List.of(emu.caCertificate()));
