@@ -171,8 +171,9 @@ public final class ProofChild {
             cache.get();
             System.out.println("{\"ready\":true}");
             System.out.flush();
-            for (long i = 0; ; i++) {
-                cache.refresh();
+            while (true) {
+                System.out.println("{\"generation\":" + cache.refresh().generation() + "}");
+                System.out.flush();
             }
         }
     }
