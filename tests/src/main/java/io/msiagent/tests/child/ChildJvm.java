@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Starts {@link ProofChild} (or another main class) in a fresh JVM: the same {@code java} as this
- * one and this JVM's class path. stdout goes to a file (read after exit), stderr to another.
+ * one and this JVM's class path (or {@code -Dproof.childClasspath}). stdout goes to a file (read after exit), stderr to another.
  */
 public final class ChildJvm {
     private final Process process;
@@ -30,6 +30,12 @@ public final class ChildJvm {
 
     /** Starts {@code ProofChild <args>} with extra JVM options and environment. */
     public static ChildJvm start(Path workDir, List<String> jvmOptions, Map<String, String> env, String... args) throws IOException {
+        return startMain(workDir, jvmOptions, env, ProofChild.class.getName(), args);
+    }
+
+    /** Starts {@code mainClass <args>} on this JVM's class path. */
+    public static ChildJvm startMain(Path workDir, List<String> jvmOptions, Map<String, String> env, String mainClass, String... args)
+            throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBinary());
         cmd.add("-XX:+UseSerialGC");
@@ -37,12 +43,22 @@ public final class ChildJvm {
         cmd.add("-Xshare:auto");
         cmd.addAll(jvmOptions);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(ProofChild.class.getName());
+        cmd.add(System.getProperty("proof.childClasspath", System.getProperty("java.class.path")));
+        cmd.add(mainClass);
         cmd.addAll(List.of(args));
         Files.createDirectories(workDir);
         Path out = Files.createTempFile(workDir, "child-", ".out");
         Path err = Files.createTempFile(workDir, "child-", ".err");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        return new ChildJvm(pb.start(), out, err);
+    }
+
+    /** Starts any command (e.g. {@code java -jar msi-agent.jar status}) with the same capture. */
+    public static ChildJvm startCommand(Path workDir, List<String> cmd, Map<String, String> env) throws IOException {
+        Files.createDirectories(workDir);
+        Path out = Files.createTempFile(workDir, "cmd-", ".out");
+        Path err = Files.createTempFile(workDir, "cmd-", ".err");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().putAll(env);
         return new ChildJvm(pb.start(), out, err);

@@ -27,6 +27,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * <ul>
  * <li>{@code acquire imds= ca= store=}: build a cache, {@code get()}; timings from before
  * {@code builder()} to the usable credential.</li>
+ * <li>{@code firsttoken imds= ca= store= [resource=]}: a fresh process's first access token.</li>
  * <li>{@code renew imds= ca= store= timeout=}: acquire, then wait for the background renewal.</li>
  * <li>{@code rotate imds= ca= store= threads= refreshes=}: callers hammer {@code get()} and
  * {@code acquireToken} while the main thread forces rotations; counts failures.</li>
@@ -50,6 +51,7 @@ public final class ProofChild {
         try {
             switch (args[0]) {
                 case "acquire" -> acquire(t0, opts, out);
+                case "firsttoken" -> firstToken(t0, opts, out);
                 case "renew" -> renew(opts, out);
                 case "rotate" -> rotate(opts, out);
                 case "churn" -> churn(opts);
@@ -83,6 +85,22 @@ public final class ProofChild {
         out.put("mainToCredentialMillis", (t3 - t0) / 1e6);
         out.put("keyMatches", Stack.keyMatchesCertificate(c));
         cache.close();
+    }
+
+    private static void firstToken(long t0, Map<String, String> opts, Map<String, Object> out) throws Exception {
+        X509Certificate ca = Stack.readCertificate(Path.of(opts.get("ca")));
+        long t1 = System.nanoTime();
+        try (MsiCredentialCache cache = Stack.cache(opts.get("imds"), ca, Path.of(opts.get("store"))).build()) {
+            MtlsCredential c = cache.get();
+            long t2 = System.nanoTime();
+            String bound = cache.acquireToken(opts.getOrDefault("resource", "https://management.azure.com")).x5tS256();
+            long t3 = System.nanoTime();
+            out.put("x5t", c.x5tS256());
+            out.put("tokenBoundToCredential", c.x5tS256().equals(bound));
+            out.put("builderToCredentialMillis", (t2 - t1) / 1e6);
+            out.put("builderToTokenMillis", (t3 - t1) / 1e6);
+            out.put("mainToTokenMillis", (t3 - t0) / 1e6);
+        }
     }
 
     private static void renew(Map<String, String> opts, Map<String, Object> out) throws Exception {
