@@ -8,6 +8,8 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -15,6 +17,7 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
+import javax.security.auth.x500.X500Principal;
 
 /**
  * The JVM's default trust plus configured extra CAs: a peer is trusted when one of the delegates
@@ -22,15 +25,22 @@ import javax.net.ssl.X509ExtendedTrustManager;
  */
 final class CompositeTrustManager extends X509ExtendedTrustManager {
     private final List<X509ExtendedTrustManager> delegates;
+    private final List<X509ExtendedTrustManager> extraFirst;
+    private final Set<X500Principal> extraSubjects;
 
-    private CompositeTrustManager(List<X509ExtendedTrustManager> delegates) {
+    private CompositeTrustManager(List<X509ExtendedTrustManager> delegates, Set<X500Principal> extraSubjects) {
         this.delegates = List.copyOf(delegates);
+        List<X509ExtendedTrustManager> reversed = new ArrayList<>(delegates);
+        Collections.reverse(reversed);
+        this.extraFirst = List.copyOf(reversed);
+        this.extraSubjects = Set.copyOf(extraSubjects);
     }
 
     /** Default trust, plus one trust manager holding {@code extraCas} when there are any. */
     static CompositeTrustManager create(Collection<X509Certificate> extraCas) {
         try {
             List<X509ExtendedTrustManager> delegates = new ArrayList<>();
+            Set<X500Principal> extraSubjects = new HashSet<>();
             delegates.add(fromKeyStore(null));
             if (!extraCas.isEmpty()) {
                 KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -38,10 +48,11 @@ final class CompositeTrustManager extends X509ExtendedTrustManager {
                 int i = 0;
                 for (X509Certificate ca : extraCas) {
                     ks.setCertificateEntry("extra-ca-" + i++, ca);
+                    extraSubjects.add(ca.getSubjectX500Principal());
                 }
                 delegates.add(fromKeyStore(ks));
             }
-            return new CompositeTrustManager(delegates);
+            return new CompositeTrustManager(delegates, extraSubjects);
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot set up trust managers: " + e.getMessage(), e);
         }
@@ -63,9 +74,16 @@ final class CompositeTrustManager extends X509ExtendedTrustManager {
         void check(X509ExtendedTrustManager tm) throws CertificateException;
     }
 
-    private void anyTrusts(Check check) throws CertificateException {
+    /*
+     * Ask first the delegate that probably knows the chain: a failed PKIX validation against the
+     * JVM's hundred-odd roots costs far more than the successful one, on every handshake.
+     */
+    private void anyTrusts(X509Certificate[] chain, Check check) throws CertificateException {
+        boolean extraIssued = chain != null && chain.length > 0 && !extraSubjects.isEmpty()
+                && (extraSubjects.contains(chain[chain.length - 1].getIssuerX500Principal())
+                    || extraSubjects.contains(chain[chain.length - 1].getSubjectX500Principal()));
         CertificateException first = null;
-        for (X509ExtendedTrustManager tm : delegates) {
+        for (X509ExtendedTrustManager tm : extraIssued ? extraFirst : delegates) {
             try {
                 check.check(tm);
                 return;
@@ -80,32 +98,32 @@ final class CompositeTrustManager extends X509ExtendedTrustManager {
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        anyTrusts(tm -> tm.checkServerTrusted(chain, authType));
+        anyTrusts(chain, tm -> tm.checkServerTrusted(chain, authType));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        anyTrusts(tm -> tm.checkServerTrusted(chain, authType, socket));
+        anyTrusts(chain, tm -> tm.checkServerTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        anyTrusts(tm -> tm.checkServerTrusted(chain, authType, engine));
+        anyTrusts(chain, tm -> tm.checkServerTrusted(chain, authType, engine));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        anyTrusts(tm -> tm.checkClientTrusted(chain, authType));
+        anyTrusts(chain, tm -> tm.checkClientTrusted(chain, authType));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        anyTrusts(tm -> tm.checkClientTrusted(chain, authType, socket));
+        anyTrusts(chain, tm -> tm.checkClientTrusted(chain, authType, socket));
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        anyTrusts(tm -> tm.checkClientTrusted(chain, authType, engine));
+        anyTrusts(chain, tm -> tm.checkClientTrusted(chain, authType, engine));
     }
 
     @Override

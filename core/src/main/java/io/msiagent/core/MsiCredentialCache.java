@@ -404,7 +404,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         scheduleRetry(null);
     }
 
-    /** Stops the timers (and the executor when the cache made it). Served credentials stay valid objects. */
+    /**
+     * Stops the timers (and the executor when the cache made it) and withdraws the snapshot: later
+     * calls fail with {@link CredentialUnavailableException}. Credentials already handed out stay
+     * valid objects.
+     */
     @Override
     public void close() {
         synchronized (stateLock) {
@@ -412,6 +416,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 return;
             }
             closed = true;
+            current = null;
             cancelTimers();
             if (retryTimer != null) {
                 retryTimer.cancel(false);

@@ -377,4 +377,88 @@ class MsiCredentialCacheTest {
         executor.runDue();
         assertEquals(3, created.get());
     }
+
+    @Test
+    void aStoreThatCannotSaveStillGetsTheIssuedCredentialServedAndStatusSaysSo() {
+        io.msiagent.core.spi.CredentialStore failing = new io.msiagent.core.spi.CredentialStore() {
+            @Override
+            public String location(ManagedIdentityId identity) {
+                return "/nowhere/msal_mtls.pem";
+            }
+
+            @Override
+            public LoadResult load(ManagedIdentityId identity) {
+                return LoadResult.absent();
+            }
+
+            @Override
+            public LoadResult inspect(ManagedIdentityId identity) {
+                return LoadResult.absent();
+            }
+
+            @Override
+            public void save(MtlsCredential credential) {
+                throw new StoreException("/nowhere/msal_mtls.pem", "disk full");
+            }
+
+            @Override
+            public List<String> delete(ManagedIdentityId identity) {
+                return List.of();
+            }
+
+            @Override
+            public io.msiagent.core.spi.StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
+                return () -> { };
+            }
+        };
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(failing).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).build();
+        caches.add(cache);
+        assertEquals(1, cache.get().generation());
+        CredentialStatus status = cache.status();
+        assertEquals(CredentialState.FRESH, status.state());
+        assertTrue(status.reasons().stream().anyMatch(r -> r.contains("not persisted") && r.contains("disk full")), status.reasons().toString());
+    }
+
+    @Test
+    void whenTheStoreLockIsBusyAnEntryStoredByTheLockHolderIsAdopted() {
+        MtlsCredential byOtherProcess = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minusSeconds(10), Duration.ofHours(8));
+        InMemoryCredentialStore busy = new InMemoryCredentialStore();
+        io.msiagent.core.spi.StoreLock held = busy.lock(ManagedIdentityId.systemAssigned(), Duration.ofSeconds(1));
+        try {
+            busy.save(byOtherProcess);
+            MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busy).keyProvider(new PooledKeyProvider())
+                    .keyAttestor(null).clock(clock).executor(executor).lockWait(Duration.ofMillis(50)).build();
+            caches.add(cache);
+            assertEquals(byOtherProcess.x5tS256(), cache.get().x5tS256());
+            assertEquals(0, imds.issueCalls.get());
+        } finally {
+            held.close();
+        }
+    }
+
+    @Test
+    void whenTheStoreLockIsBusyAndNothingIsStoredTheStoreErrorSurfaces() {
+        InMemoryCredentialStore busy = new InMemoryCredentialStore();
+        io.msiagent.core.spi.StoreLock held = busy.lock(ManagedIdentityId.systemAssigned(), Duration.ofSeconds(1));
+        try {
+            MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busy).keyProvider(new PooledKeyProvider())
+                    .keyAttestor(null).clock(clock).executor(executor).lockWait(Duration.ofMillis(50)).build();
+            caches.add(cache);
+            StoreException e = assertThrows(StoreException.class, cache::get);
+            assertTrue(e.getMessage().contains("memory:system") && e.getMessage().contains("lock"), e.getMessage());
+            assertEquals(0, imds.issueCalls.get());
+        } finally {
+            held.close();
+        }
+    }
+
+    @Test
+    void defaultsComeFromServiceLoaderWithTheSoftwareKeyProviderAsFallback() {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).persistence(false).clock(clock).executor(executor).build();
+        caches.add(cache);
+        MtlsCredential c = cache.get();
+        assertEquals(KeyProtection.SOFTWARE, c.keyProtection());
+        assertTrue(cache.storeLocation().startsWith("memory:"), cache.storeLocation());
+    }
 }

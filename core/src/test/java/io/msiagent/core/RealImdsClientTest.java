@@ -205,4 +205,15 @@ class RealImdsClientTest {
         tokenServer.takeRequest(5, TimeUnit.SECONDS);
         assertEquals(renewed.certificate(), tokenServer.takeRequest(5, TimeUnit.SECONDS).getHandshake().peerCertificates().get(0));
     }
+
+    @Test
+    void anUntrustedTokenEndpointIsRefusedNotTrustedBlindly() {
+        ImdsClient client = ImdsClient.builder().endpoint("http://127.0.0.1:" + imds.getPort()).sleeper(d -> { }).build();
+        cache = MsiCredentialCache.builder().imdsClient(client).persistence(false).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).build();
+        TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken("https://management.azure.com"));
+        assertEquals(-1, e.tokenEndpointException().status());
+        assertEquals(0, tokenServer.getRequestCount(), "no request reached a server whose CA is not trusted");
+        assertEquals(2, issuedKeys.size(), "the TLS failure triggered exactly one re-issuance (protocol 7.6), then gave up");
+    }
 }

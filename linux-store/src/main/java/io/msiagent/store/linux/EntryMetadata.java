@@ -1,17 +1,18 @@
 package io.msiagent.store.linux;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import io.msiagent.core.KeyProtection;
 import io.msiagent.core.MtlsCredential;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -27,7 +28,7 @@ import java.util.Optional;
  */
 final class EntryMetadata {
     static final int FORMAT_VERSION = 1;
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final JsonFactory JSON = new JsonFactory();
 
     /** What the store keeps about one certificate. {@code notAfter} is for humans reading the file. */
     record Entry(String x5tS256, String clientId, String tenantId, String tokenEndpoint, Instant renewAt,
@@ -81,73 +82,122 @@ final class EntryMetadata {
     }
 
     byte[] toJson() {
-        ObjectNode root = JSON.createObjectNode();
-        root.put("formatVersion", FORMAT_VERSION);
-        root.put("identity", identity);
-        ArrayNode list = root.putArray("entries");
-        for (Entry e : entries) {
-            ObjectNode n = list.addObject();
-            n.put("x5t#S256", e.x5tS256());
-            n.put("clientId", e.clientId());
-            n.put("tenantId", e.tenantId());
-            n.put("tokenEndpoint", e.tokenEndpoint());
-            n.put("renewAt", e.renewAt().toString());
-            n.put("keyProtection", e.keyProtection().name());
-            n.put("attested", e.attested());
-            n.put("notAfter", e.notAfter().toString());
-        }
-        try {
-            return JSON.writeValueAsBytes(root);
-        } catch (JsonProcessingException e) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.useDefaultPrettyPrinter();
+            g.writeStartObject();
+            g.writeNumberField("formatVersion", FORMAT_VERSION);
+            g.writeStringField("identity", identity);
+            g.writeArrayFieldStart("entries");
+            for (Entry e : entries) {
+                g.writeStartObject();
+                g.writeStringField("x5t#S256", e.x5tS256());
+                g.writeStringField("clientId", e.clientId());
+                g.writeStringField("tenantId", e.tenantId());
+                g.writeStringField("tokenEndpoint", e.tokenEndpoint());
+                g.writeStringField("renewAt", e.renewAt().toString());
+                g.writeStringField("keyProtection", e.keyProtection().name());
+                g.writeBooleanField("attested", e.attested());
+                g.writeStringField("notAfter", e.notAfter().toString());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+        out.write('\n');
+        return out.toByteArray();
     }
 
     static EntryMetadata parse(byte[] json) throws MalformedMetadataException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
+        try (JsonParser p = JSON.createParser(json)) {
+            Map<String, Object> root = object(p, p.nextToken());
+            if (p.nextToken() != null) {
+                throw new MalformedMetadataException("trailing content after the JSON object");
+            }
+            if (!Integer.valueOf(FORMAT_VERSION).equals(root.get("formatVersion"))) {
+                throw new MalformedMetadataException("formatVersion " + root.get("formatVersion") + " is not "
+                        + FORMAT_VERSION);
+            }
+            if (!(root.get("entries") instanceof List<?> list)) {
+                throw new MalformedMetadataException("no entries array");
+            }
+            List<Entry> entries = new ArrayList<>();
+            for (Object o : list) {
+                if (!(o instanceof Map<?, ?> m)) {
+                    throw new MalformedMetadataException("an entry is not an object");
+                }
+                entries.add(entry(m));
+            }
+            return new EntryMetadata(text(root, "identity"), entries);
         } catch (IOException e) {
             throw new MalformedMetadataException("not JSON");
         }
-        if (root == null || !root.isObject()) {
-            throw new MalformedMetadataException("not a JSON object");
-        }
-        int version = root.path("formatVersion").asInt(-1);
-        if (version != FORMAT_VERSION) {
-            throw new MalformedMetadataException("formatVersion " + root.path("formatVersion") + " is not "
-                    + FORMAT_VERSION);
-        }
-        JsonNode list = root.path("entries");
-        if (!list.isArray()) {
-            throw new MalformedMetadataException("no entries array");
-        }
-        List<Entry> entries = new ArrayList<>();
-        for (JsonNode n : list) {
-            entries.add(entry(n));
-        }
-        return new EntryMetadata(text(root, "identity"), entries);
     }
 
-    private static Entry entry(JsonNode n) throws MalformedMetadataException {
+    private static Entry entry(Map<?, ?> n) throws MalformedMetadataException {
+        if (!(n.get("attested") instanceof Boolean attested)) {
+            throw new MalformedMetadataException("entry without boolean \"attested\"");
+        }
         try {
-            JsonNode attested = n.path("attested");
-            if (!attested.isBoolean()) {
-                throw new MalformedMetadataException("entry without boolean \"attested\"");
-            }
             return new Entry(text(n, "x5t#S256"), text(n, "clientId"), text(n, "tenantId"), text(n, "tokenEndpoint"),
                     Instant.parse(text(n, "renewAt")), KeyProtection.valueOf(text(n, "keyProtection")),
-                    attested.booleanValue(), Instant.parse(text(n, "notAfter")));
+                    attested, Instant.parse(text(n, "notAfter")));
         } catch (RuntimeException e) {
             throw new MalformedMetadataException("entry with an unreadable time or key protection");
         }
     }
 
-    private static String text(JsonNode n, String field) throws MalformedMetadataException {
-        JsonNode v = n.path(field);
-        if (!v.isTextual() || v.asText().isBlank()) {
+    private static String text(Map<?, ?> n, String field) throws MalformedMetadataException {
+        if (!(n.get(field) instanceof String v) || v.isBlank()) {
             throw new MalformedMetadataException("missing \"" + field + "\"");
         }
-        return v.asText();
+        return v;
+    }
+
+    /**
+     * A small tree from the streaming parser (objects, arrays, strings, ints, booleans): the
+     * streaming API costs a fraction of databind's start-up on the cold load path.
+     */
+    private static Object value(JsonParser p, JsonToken t) throws IOException, MalformedMetadataException {
+        if (t == null) {
+            throw new MalformedMetadataException("truncated JSON");
+        }
+        switch (t) {
+            case START_OBJECT:
+                return object(p, t);
+            case START_ARRAY:
+                List<Object> list = new ArrayList<>();
+                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
+                    list.add(value(p, e));
+                }
+                return list;
+            case VALUE_STRING:
+                return p.getText();
+            case VALUE_NUMBER_INT:
+                return p.getIntValue();
+            case VALUE_TRUE:
+                return Boolean.TRUE;
+            case VALUE_FALSE:
+                return Boolean.FALSE;
+            default:
+                return null;
+        }
+    }
+
+    private static Map<String, Object> object(JsonParser p, JsonToken t) throws IOException, MalformedMetadataException {
+        if (t != JsonToken.START_OBJECT) {
+            throw new MalformedMetadataException("not a JSON object");
+        }
+        Map<String, Object> map = new HashMap<>();
+        for (JsonToken f = p.nextToken(); f != JsonToken.END_OBJECT; f = p.nextToken()) {
+            if (f != JsonToken.FIELD_NAME) {
+                throw new MalformedMetadataException("truncated JSON");
+            }
+            String name = p.currentName();
+            map.put(name, value(p, p.nextToken()));
+        }
+        return map;
     }
 }

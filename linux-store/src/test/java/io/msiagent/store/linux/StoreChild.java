@@ -21,8 +21,9 @@ import java.util.concurrent.locks.LockSupport;
  *       "issue" (a fresh credential from a throwaway CA; one line appended to the counter file
  *       under the lock), save; prints the x5t#S256 it ends up with.</li>
  *   <li>{@code hold-lock <dir>}: takes the system identity's lock, prints {@code LOCKED}, parks.</li>
- *   <li>{@code save-loop <dir> <seedDir>...}: loads the system credential of each seed store (made
- *       by the parent: no key generation here), prints {@code READY}, then saves them in turn into
+ *   <li>{@code save-loop <dir> <pkcs12> <seedDir>...}: loads the system credential of each seed
+ *       store (made by the parent: no key generation here), saves each once (warm-up: class
+ *       loading and JIT out of the way), prints {@code READY}, then saves them in turn into
  *       {@code dir} until killed.</li>
  *   <li>{@code save-once <dir>}: saves one credential (with a PKCS#12 file), prints {@code SAVED}.</li>
  * </ul>
@@ -38,7 +39,7 @@ public final class StoreChild {
         switch (args[0]) {
             case "acquire" -> acquire(dir, Path.of(args[2]));
             case "hold-lock" -> holdLock(dir);
-            case "save-loop" -> saveLoop(dir, List.of(args).subList(2, args.length));
+            case "save-loop" -> saveLoop(dir, Boolean.parseBoolean(args[2]), List.of(args).subList(3, args.length));
             case "save-once" -> saveOnce(dir);
             default -> throw new IllegalArgumentException(args[0]);
         }
@@ -72,13 +73,14 @@ public final class StoreChild {
         lock.close();
     }
 
-    private static void saveLoop(Path dir, List<String> seedDirs) {
-        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
+    private static void saveLoop(Path dir, boolean pkcs12, List<String> seedDirs) {
+        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(dir).writePkcs12(pkcs12).build();
         List<MtlsCredential> generations = new ArrayList<>();
         for (String seed : seedDirs) {
             generations.add(LinuxCredentialStore.builder().directory(Path.of(seed)).build().load(ID).credential()
                     .orElseThrow());
         }
+        generations.forEach(store::save);
         System.out.println("READY");
         System.out.flush();
         for (int i = 0; i < 1_000_000; i++) { // bounded: the parent kills us long before

@@ -1,0 +1,305 @@
+package io.msiagent.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.msiagent.cli.emulator.EmulatorConfig;
+import io.msiagent.cli.emulator.EmulatorPath;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.core.CredentialStatus;
+import io.msiagent.core.KeyMatch;
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.spi.CredentialStore;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.imds.AccessToken;
+import io.msiagent.imds.ImdsClient;
+import io.msiagent.imds.PlatformMetadata;
+import io.msiagent.imds.TokenType;
+import io.msiagent.store.linux.LinuxCredentialStore;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code demo}: the whole flow against an in-process emulator, in a temporary store, narrated step
+ * by step, through the public API only (MsiCredentialCache, the store SPI, ImdsClient). Exit 0 when
+ * every step worked; otherwise a {@code FAILED} line names the step and the exit code is the
+ * failure's (3 IMDS/network, 4 store, 2 anything else). Ignores --imds-endpoint, --store-dir and
+ * the identity options: it always uses its own emulator, temporary store and the system-assigned
+ * identity. The temporary directory is removed at the end unless {@code --keep}.
+ */
+@Command(name = "demo", description = "The whole flow against an in-process emulator, narrated; leaves nothing behind unless --keep.")
+final class DemoCommand implements Callable<Integer> {
+    private static final String RESOURCE = "https://management.azure.com";
+    private static final int STEPS = 9;
+
+    @ParentCommand
+    MsiAgentCommand root;
+
+    @Option(names = "--keep", description = "Keep the temporary store directory (its path is printed).")
+    boolean keep;
+
+    @Option(names = "--cert-lifetime", paramLabel = "D", converter = EmulatorCommand.DurationConverter.class,
+            description = "Lifetime of the emulator's certificates (default 10m).")
+    Duration certLifetime = Duration.ofMinutes(10);
+
+    private PrintStream out;
+    private int step;
+    private String stepName;
+
+    @Override
+    public Integer call() throws IOException {
+        out = root.io().out();
+        out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator");
+        out.println();
+        Path tmp = Files.createTempDirectory("msi-agent-demo-");
+        int code;
+        try {
+            code = runSteps(tmp);
+        } finally {
+            out.println();
+            if (keep) {
+                out.println("Kept " + tmp + " (the store is in " + tmp.resolve("certs") + "); remove it with: rm -r " + tmp);
+            } else {
+                deleteRecursively(tmp);
+                out.println("Cleaned up: removed " + tmp + (Files.exists(tmp) ? " (FAILED: it is still there)" : "; nothing else was written."));
+            }
+        }
+        out.println(code == ExitCodes.OK ? "demo: OK, every step worked." : "demo: FAILED at step " + step + " (" + stepName + ").");
+        out.flush();
+        return code;
+    }
+
+    private int runSteps(Path tmp) {
+        EmulatorConfig config;
+        try {
+            config = EmulatorConfig.builder().certLifetime(certLifetime).build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+        ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
+        try (ImdsEmulator emu = startEmulator(config)) {
+            CredentialStore store = Setup.openStore(tmp.resolve("certs"), root.io());
+            ImdsClient imds = ImdsClient.builder().endpoint(emu.imdsEndpoint()).build();
+            MsiCredentialCache.Builder caches = MsiCredentialCache.builder().identity(identity).store(store).imdsClient(imds)
+                    .trustedCertificates(List.of(emu.caCertificate()));
+
+            begin("Platform metadata");
+            PlatformMetadata md = imds.platformMetadata(identity.selector());
+            say("GET " + emu.imdsEndpoint() + "/metadata/identity/getplatformmetadata answered:");
+            say("  clientId " + md.clientId() + ", tenantId " + md.tenantId());
+            say("  cuId " + md.cuId() + ", attestation endpoint " + md.attestationEndpoint());
+
+            MtlsCredential first;
+            try (MsiCredentialCache cache = caches.build()) {
+                begin("Key, CSR and issuance");
+                long issuedBefore = emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL);
+                long t0 = System.nanoTime();
+                first = cache.get();
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                check(emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL) == issuedBefore + 1, "expected one issuecredential call");
+                say("cache.get() found nothing in memory or in the store, so it asked IMDS (" + ms + " ms):");
+                say("  made an RSA-2048 key, protection " + first.keyProtection() + protectionNote(first)
+                        + (first.attested() ? ", attested" : ", not attested (no attestation on this platform)"));
+                say("  built a PKCS#10 CSR (RSASSA-PSS, subject CN=clientId/DC=tenantId, cuId attribute) and POSTed it to issuecredential");
+                X509Certificate cert = first.certificate();
+                say("  got certificate serial " + first.serialNumberHex() + " for " + cert.getSubjectX500Principal().getName());
+                say("  issued by " + cert.getIssuerX500Principal().getName() + ", valid " + first.notBefore() + " .. " + first.notAfter());
+
+                begin("Validation");
+                check(KeyMatch.matches(cert.getPublicKey(), first.privateKey()), "the certificate's public key is not our key's");
+                say("the certificate's public key is our key's (so nobody else's key got certified)");
+                cert.verify(emu.caCertificate().getPublicKey());
+                say("its signature verifies with the emulator CA (x5t#S256 " + MtlsCredential.x5tS256(emu.caCertificate()) + ")");
+                Instant now = Instant.now();
+                check(!now.isBefore(first.notBefore().minus(Duration.ofMinutes(5))) && now.isBefore(first.notAfter()),
+                        "outside its validity window");
+                say("it is inside its validity window; x5t#S256 " + first.x5tS256());
+                say("renewal planned at " + first.renewAt() + ", " + percentOfLifetime(first, first.renewAt()) + " of its lifetime");
+
+                begin("Persistence");
+                if (store instanceof LinuxCredentialStore linux) {
+                    say(mode(linux.directory()) + " " + linux.directory());
+                    say(mode(linux.pemFile(identity)) + " " + linux.pemFile(identity) + "  (PKCS#8 key + certificate: curl --cert, openssl)");
+                    say(mode(linux.metadataFile(identity)) + " " + linux.metadataFile(identity) + "  (client id, tenant, token endpoint, renewAt)");
+                } else {
+                    say("saved in " + store.location(identity));
+                }
+            }
+
+            begin("Second acquisition, from the store");
+            Map<String, Long> callsBefore = imdsCalls(emu);
+            try (MsiCredentialCache cache = caches.build()) {
+                MtlsCredential again = cache.get();
+                Map<String, Long> callsAfter = imdsCalls(emu);
+                check(again.x5tS256().equals(first.x5tS256()), "a new cache got a different certificate: " + again.x5tS256());
+                check(callsAfter.equals(callsBefore), "IMDS was called: " + callsBefore + " -> " + callsAfter);
+                say("a NEW cache instance (as a new process would) got the same certificate " + again.x5tS256());
+                say("IMDS calls before/after: " + callsBefore + " / " + callsAfter + ": 0 new calls, served from the store");
+
+                begin("Forced renewal");
+                long issuedBefore = emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL);
+                MtlsCredential renewed = cache.refresh();
+                check(renewed.generation() > again.generation(), "no new generation");
+                check(!renewed.x5tS256().equals(again.x5tS256()), "same thumbprint after renewal");
+                check(emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL) == issuedBefore + 1, "expected one new issuecredential call");
+                LoadResult stored = store.inspect(identity);
+                check(stored.credential().map(c -> c.x5tS256().equals(renewed.x5tS256())).orElse(false),
+                        "the store does not hold the renewed certificate");
+                say("cache.refresh(): generation " + again.generation() + " -> " + renewed.generation() + ", serial "
+                        + renewed.serialNumberHex());
+                say("x5t#S256 " + again.x5tS256() + " -> " + renewed.x5tS256());
+                say("the store now holds the new certificate; the key manager hands it to the next TLS handshake");
+
+                begin("mTLS token with x5t#S256 binding");
+                AccessToken token = cache.acquireToken(RESOURCE, TokenType.MTLS_POP);
+                String cnf = cnfThumbprint(token.token());
+                check(renewed.x5tS256().equals(cnf), "the token is bound to " + cnf + ", not to " + renewed.x5tS256());
+                say(token.tokenType().wireName() + " token for " + RESOURCE + " from " + renewed.tokenEndpoint());
+                say("over mutual TLS with the renewed certificate; expires " + token.expiresOn());
+                say("JWT payload cnf.x5t#S256 = " + cnf + ": matches the credential (token not printed)");
+
+                begin("Status");
+                CredentialStatus status = cache.status();
+                table(List.of(
+                        List.of("identity", "state", "generation", "x5t#S256", "notAfter", "renewAt", "key", "store"),
+                        List.of(identity.toString(), status.state().name(), String.valueOf(status.credential().generation()),
+                                status.credential().x5tS256(), status.credential().notAfter().toString(),
+                                status.credential().renewAt().toString(), status.credential().keyProtection().name(),
+                                store.location(identity))));
+                say("IMDS calls in total: " + imdsCalls(emu) + ", certificates issued: " + emu.stats().certificatesIssued()
+                        + ", tokens issued: " + emu.stats().tokensIssued());
+            }
+            return ExitCodes.OK;
+        } catch (Exception e) {
+            out.println("  FAILED: " + Failures.describe(e));
+            if (root.verbose) {
+                e.printStackTrace(root.io().err());
+            }
+            return e instanceof DemoCheckFailed ? ExitCodes.NO_USABLE_CREDENTIAL : Failures.exitCode(e);
+        }
+    }
+
+    private ImdsEmulator startEmulator(EmulatorConfig config) {
+        begin("IMDS v2 emulator");
+        ImdsEmulator emu = ImdsEmulator.start(config);
+        say("IMDS (plain HTTP) at " + emu.imdsEndpoint() + ", token endpoint (mutual TLS) at " + emu.tokenEndpointBase());
+        say("throwaway CA " + emu.caCertificate().getSubjectX500Principal().getName() + "; certificates live "
+                + Durations.human(config.certLifetime()) + "; tenant " + emu.tenantId());
+        return emu;
+    }
+
+    private static Map<String, Long> imdsCalls(ImdsEmulator emu) {
+        var s = emu.stats();
+        return new java.util.TreeMap<>(Map.of(EmulatorPath.PLATFORM_METADATA.wireName(), s.calls(EmulatorPath.PLATFORM_METADATA),
+                EmulatorPath.ISSUE_CREDENTIAL.wireName(), s.calls(EmulatorPath.ISSUE_CREDENTIAL)));
+    }
+
+    private static String protectionNote(MtlsCredential c) {
+        return switch (c.keyProtection()) {
+            case SOFTWARE -> " (a software key, kept in a 0600 file)";
+            case TPM -> " (non-exportable, in the TPM)";
+            case KEYGUARD -> " (non-exportable, VBS-isolated)";
+        };
+    }
+
+    private static String percentOfLifetime(MtlsCredential c, Instant at) {
+        double life = Duration.between(c.notBefore(), c.notAfter()).toMillis();
+        return String.format(java.util.Locale.ROOT, "%.1f %%", 100.0 * Duration.between(c.notBefore(), at).toMillis() / life);
+    }
+
+    static String cnfThumbprint(String jwt) throws IOException {
+        String[] parts = jwt.split("\\.");
+        if (parts.length < 2) {
+            throw new DemoCheckFailed("the access token is not a JWT");
+        }
+        JsonNode payload = new JsonMapper().readTree(Base64.getUrlDecoder().decode(parts[1]));
+        JsonNode x5t = payload.path("cnf").path("x5t#S256");
+        if (!x5t.isTextual()) {
+            throw new DemoCheckFailed("the token has no cnf.x5t#S256 claim (not bound to the certificate)");
+        }
+        return x5t.asText();
+    }
+
+    private static String mode(Path p) throws IOException {
+        boolean dir = Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
+        try {
+            return (dir ? "d" : "-") + PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
+        } catch (UnsupportedOperationException e) {
+            return dir ? "dir " : "file";
+        }
+    }
+
+    private void table(List<List<String>> rows) {
+        int cols = rows.get(0).size();
+        int[] width = new int[cols];
+        for (List<String> r : rows) {
+            for (int i = 0; i < cols; i++) {
+                width[i] = Math.max(width[i], r.get(i).length());
+            }
+        }
+        for (List<String> r : rows) {
+            List<String> cells = new ArrayList<>();
+            for (int i = 0; i < cols; i++) {
+                cells.add(String.format("%-" + width[i] + "s", r.get(i)));
+            }
+            say(String.join("  ", cells).stripTrailing());
+        }
+    }
+
+    private void begin(String name) {
+        step++;
+        stepName = name;
+        out.println("[" + step + "/" + STEPS + "] " + name);
+        out.flush();
+    }
+
+    private void say(String line) {
+        out.println("      " + line);
+        out.flush();
+    }
+
+    private static void check(boolean ok, String problem) {
+        if (!ok) {
+            throw new DemoCheckFailed(problem);
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /** A demo check that did not hold. */
+    static final class DemoCheckFailed extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        DemoCheckFailed(String message) {
+            super(message);
+        }
+    }
+
+}

@@ -1,0 +1,237 @@
+package io.msiagent.cli;
+
+import io.msiagent.core.CredentialState;
+import io.msiagent.core.KeyProtection;
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.KeyAttestor;
+import io.msiagent.core.spi.KeyProvider;
+import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.spi.StoreLock;
+import io.msiagent.store.linux.LinuxCredentialStore;
+import io.msiagent.store.linux.PermissionFinding;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code doctor}: every check users tripped over, one {@code PASS|WARN|FAIL <check>: <detail>} line
+ * each (a JSON array of {@code {check, result, detail}} with {@code --json}); exit 1 if any FAIL.
+ * Never issues a certificate and never writes the store (it may take and release the store's lock).
+ */
+@Command(name = "doctor", description = "Every check, one PASS/WARN/FAIL line each; exit 1 if any FAIL.")
+final class DoctorCommand implements Callable<Integer> {
+    static final Duration SKEW_WARN = Duration.ofSeconds(30);
+    static final Duration SKEW_FAIL = Duration.ofMinutes(5);
+
+    @ParentCommand
+    MsiAgentCommand root;
+
+    /** One line of the report. */
+    record Check(String check, String result, String detail) {
+        static Check pass(String check, String detail) {
+            return new Check(check, "PASS", detail);
+        }
+
+        static Check warn(String check, String detail) {
+            return new Check(check, "WARN", detail);
+        }
+
+        static Check fail(String check, String detail) {
+            return new Check(check, "FAIL", detail);
+        }
+    }
+
+    @Override
+    public Integer call() {
+        Setup setup = new Setup(root);
+        ManagedIdentityId identity = setup.identity();
+        List<Check> checks = new ArrayList<>();
+        ImdsProbe probe = ImdsProbe.run(root.imdsEndpoint(), identity);
+        checks.add(imdsReachable(probe));
+        checks.add(imdsV2(probe));
+        checks.add(ProxyCheck.check(root.io().env(), System.getProperties()));
+        checks.add(clockSkew(probe));
+        checks.add(storePermissions(setup));
+        checks.add(storeLocks(setup));
+        MtlsCredential stored = null;
+        try {
+            LoadResult r = setup.store().inspect(identity);
+            stored = r.credential().orElse(null);
+            checks.add(credential(r, setup));
+        } catch (StoreException e) {
+            checks.add(Check.fail("credential", e.getMessage()));
+        }
+        checks.add(keyProtection());
+        checks.add(attestation());
+        checks.add(tokenEndpoint(setup, stored));
+        print(checks);
+        return checks.stream().anyMatch(c -> c.result().equals("FAIL")) ? ExitCodes.RENEW_DUE_OR_CHECK_FAILED : ExitCodes.OK;
+    }
+
+    private void print(List<Check> checks) {
+        if (root.json) {
+            List<Map<String, String>> list = new ArrayList<>();
+            for (Check c : checks) {
+                Map<String, String> m = new LinkedHashMap<>();
+                m.put("check", c.check());
+                m.put("result", c.result());
+                m.put("detail", c.detail());
+                list.add(m);
+            }
+            Output.printJson(root.io().out(), list);
+        } else {
+            for (Check c : checks) {
+                root.io().out().println(c.result() + " " + c.check() + ": " + c.detail());
+            }
+            root.io().out().flush();
+        }
+    }
+
+    static Check imdsReachable(ImdsProbe p) {
+        if (p.failure() != null) {
+            return Check.fail("imds-reachable", p.endpoint() + " did not answer: " + p.failure());
+        }
+        return Check.pass("imds-reachable", p.endpoint() + " answered HTTP " + p.status() + " in " + p.latency().toMillis() + " ms");
+    }
+
+    static Check imdsV2(ImdsProbe p) {
+        if (p.failure() != null) {
+            return Check.fail("imds-v2", "unknown: IMDS is not reachable");
+        }
+        String ids = " (x-ms-client-request-id " + p.clientRequestId() + (p.serverRequestId() != null ? ", x-ms-request-id "
+                + p.serverRequestId() : "") + ")";
+        if (p.status() == 200 && p.server() != null && p.server().toLowerCase(java.util.Locale.ROOT).contains("imds")) {
+            return Check.pass("imds-v2", "getplatformmetadata answered 200 (Server: " + p.server() + ")");
+        }
+        if (p.status() == 200) {
+            return Check.fail("imds-v2", "getplatformmetadata answered 200 but 'Server: " + p.server()
+                    + "' is not IMDS: something (a proxy?) answers in its place" + ids);
+        }
+        if (p.status() == 404) {
+            return Check.fail("imds-v2", "getplatformmetadata answered 404: this host offers IMDS v1 only" + ids);
+        }
+        if (p.status() == 400 || p.status() == 403) {
+            return Check.fail("imds-v2", "getplatformmetadata answered " + p.status() + ": is the identity assigned to this VM?" + ids);
+        }
+        return Check.warn("imds-v2", "getplatformmetadata answered HTTP " + p.status() + ids);
+    }
+
+    static Check clockSkew(ImdsProbe p) {
+        if (p.serverDate() == null) {
+            return Check.warn("clock-skew", p.failure() != null ? "unknown: IMDS is not reachable" : "unknown: IMDS sent no Date header");
+        }
+        Duration skew = Duration.between(p.serverDate(), p.localDate());
+        String detail = "local clock " + (skew.isNegative() ? "behind" : "ahead of") + " IMDS by " + Durations.human(skew.abs())
+                + " (Date header, 1 s resolution)";
+        if (skew.abs().compareTo(SKEW_FAIL) > 0) {
+            return Check.fail("clock-skew", detail + ": more than the 5 min tolerance; fix NTP");
+        }
+        return skew.abs().compareTo(SKEW_WARN) > 0 ? Check.warn("clock-skew", detail) : Check.pass("clock-skew", detail);
+    }
+
+    static Check storePermissions(Setup setup) {
+        if (!(setup.store().delegate() instanceof LinuxCredentialStore linux)) {
+            return Check.pass("store-permissions", "store " + setup.store().location(setup.identity()) + " (ACLs are the platform's)");
+        }
+        List<PermissionFinding> findings = linux.checkPermissions();
+        if (findings.isEmpty()) {
+            return Check.pass("store-permissions", Files.exists(linux.directory())
+                    ? linux.directory() + ": directory 0700, files 0600, owned by this user, no symlinks"
+                    : linux.directory() + " does not exist yet (it is created 0700 on the first save)");
+        }
+        boolean error = findings.stream().anyMatch(f -> f.severity() == PermissionFinding.Severity.ERROR);
+        String detail = String.join("; ", findings.stream().map(f -> f.path() + ": " + f.problem()).toList());
+        return error ? Check.fail("store-permissions", detail) : Check.warn("store-permissions", detail + " (repaired on the next save)");
+    }
+
+    static Check storeLocks(Setup setup) {
+        if (setup.store().delegate() instanceof LinuxCredentialStore linux) {
+            Path pem = linux.pemFile(setup.identity());
+            Path lockFile = pem.resolveSibling(pem.getFileName().toString().replaceFirst("\\.pem$", ".lock"));
+            if (!Files.exists(lockFile)) {
+                return Check.pass("store-lock", "no lock file yet");
+            }
+        }
+        try (StoreLock lock = setup.store().lock(setup.identity(), Duration.ofMillis(300))) {
+            return Check.pass("store-lock", "free (a held lock dies with its process: it cannot go stale)");
+        } catch (StoreException e) {
+            return Check.warn("store-lock", "busy: " + e.getMessage() + " (an agent or another process is renewing now)");
+        }
+    }
+
+    static Check credential(LoadResult r, Setup setup) {
+        Instant now = Instant.now();
+        switch (r.kind()) {
+            case FOUND: {
+                MtlsCredential c = r.credential().orElseThrow();
+                CredentialState state = c.stateAt(now);
+                String detail = state + " " + c.x5tS256() + ": " + StatusCommand.describe(c, state, now);
+                return switch (state) {
+                    case FRESH -> Check.pass("credential", detail);
+                    case RENEW_DUE -> Check.warn("credential", detail + " (is the agent running?)");
+                    default -> Check.warn("credential", detail + "; the next acquire renews it");
+                };
+            }
+            case INVALID:
+                return Check.fail("credential", "INVALID: " + r.problem() + " (acquire quarantines it and gets a new one)");
+            default:
+                return Check.warn("credential", "MISSING: nothing stored at " + setup.store().location(setup.identity())
+                        + " (run acquire or the agent)");
+        }
+    }
+
+    static Check keyProtection() {
+        KeyProvider best = null;
+        for (KeyProvider p : ServiceLoader.load(KeyProvider.class)) {
+            if (p.isSupported() && (best == null || p.bestAvailableProtection().compareTo(best.bestAvailableProtection()) > 0)) {
+                best = p;
+            }
+        }
+        if (best == null) {
+            return Check.fail("key-protection", "no key provider is supported on this platform");
+        }
+        KeyProtection level = best.bestAvailableProtection();
+        String detail = level + " from key provider '" + best.name() + "'";
+        return level == KeyProtection.SOFTWARE
+                ? Check.warn("key-protection", detail + ": the private key is software (0600 file); no TPM/KeyGuard provider here")
+                : Check.pass("key-protection", detail + ": non-exportable");
+    }
+
+    static Check attestation() {
+        for (KeyAttestor a : ServiceLoader.load(KeyAttestor.class)) {
+            if (a.isSupported()) {
+                String why = a.unavailableReason();
+                return why == null ? Check.pass("attestation", "available ('" + a.name() + "')")
+                        : Check.warn("attestation", "'" + a.name() + "' unavailable: " + why);
+            }
+        }
+        return Check.warn("attestation", "no key attestor on this platform: credentials are unattested, tokens bearer over mTLS");
+    }
+
+    private Check tokenEndpoint(Setup setup, MtlsCredential stored) {
+        if (stored == null || !Instant.now().isBefore(stored.notAfter())) {
+            return Check.warn("token-endpoint", "skipped: no valid stored credential to handshake with");
+        }
+        try (MsiCredentialCache cache = setup.newCache()) {
+            URI uri = URI.create(stored.tokenEndpoint());
+            Duration took = TlsProbe.handshake(uri, stored, cache.trustManager());
+            return Check.pass("token-endpoint", "mutual TLS handshake with " + uri.getHost() + ":" + TlsProbe.port(uri) + " in "
+                    + took.toMillis() + " ms, client certificate " + stored.x5tS256());
+        } catch (Exception e) {
+            return Check.fail("token-endpoint", stored.tokenEndpoint() + ": " + Failures.describe(e));
+        }
+    }
+}

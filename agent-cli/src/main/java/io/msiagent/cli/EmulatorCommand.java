@@ -1,0 +1,107 @@
+package io.msiagent.cli;
+
+import io.msiagent.cli.emulator.EmulatedIdentity;
+import io.msiagent.cli.emulator.EmulatorCa;
+import io.msiagent.cli.emulator.EmulatorConfig;
+import io.msiagent.cli.emulator.EmulatorDurations;
+import io.msiagent.cli.emulator.FaultRule;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code emulator}: the IMDS v2 emulator in the foreground until Ctrl-C / SIGTERM. {@code --print-ca}
+ * prints the CA certificate (PEM) and exits; with {@code --ca-dir} that is the CA later runs use.
+ */
+@Command(name = "emulator", description = "The IMDS v2 emulator in the foreground (loopback only).")
+final class EmulatorCommand implements Callable<Integer> {
+    @ParentCommand
+    MsiAgentCommand root;
+
+    @Option(names = "--port", paramLabel = "P", description = "IMDS (plain HTTP) port on 127.0.0.1 (default 0: any free port).")
+    int port;
+
+    @Option(names = "--tls-port", paramLabel = "P", description = "Token endpoint (mutual TLS) port on 127.0.0.1 (default 0: any free port).")
+    int tlsPort;
+
+    @Option(names = "--cert-lifetime", paramLabel = "D", converter = DurationConverter.class,
+            description = "Lifetime of issued certificates: 10s, 15m, 2h, 7d or ISO-8601 (default 7d, at least 10s).")
+    Duration certLifetime;
+
+    @Option(names = "--ca-dir", paramLabel = "DIR", description = "Keep the CA (ca.pem, ca-key.pem) here across runs (default: a new CA per run).")
+    Path caDir;
+
+    @Option(names = "--print-ca", description = "Print the CA certificate (PEM) and exit.")
+    boolean printCa;
+
+    @Option(names = "--user-assigned", paramLabel = "SPEC",
+            description = "Serve a user-assigned identity: clientId[,objectId[,resourceId]] or a name. Repeatable.")
+    List<String> userAssigned = new ArrayList<>();
+
+    @Option(names = "--fault", paramLabel = "SPEC",
+            description = "Queue a fault, e.g. 'kind=status;status=503;path=issuecredential;count=2', 'kind=delay;delay=5s'. Repeatable.")
+    List<String> faults = new ArrayList<>();
+
+    @Option(names = "--require-attestation", description = "issuecredential refuses requests without an attestation token.")
+    boolean requireAttestation;
+
+    @Option(names = "--require-attestation-for-pop", description = "The token endpoint gives mtls_pop tokens only to attested certificates.")
+    boolean requireAttestationForPop;
+
+    @Override
+    public Integer call() throws IOException {
+        EmulatorConfig config = config();
+        if (printCa) {
+            EmulatorCa ca = config.ca() != null ? config.ca()
+                    : caDir != null ? EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()) : EmulatorCa.generate(Clock.systemUTC());
+            root.io().out().print(ca.caPem());
+            root.io().out().flush();
+            return ExitCodes.OK;
+        }
+        ImdsEmulator.runForeground(config, root.io().out());
+        return ExitCodes.OK;
+    }
+
+    EmulatorConfig config() {
+        try {
+            EmulatorConfig.Builder b = EmulatorConfig.builder().httpPort(port).tlsPort(tlsPort)
+                    .requireAttestation(requireAttestation).requireAttestationForPop(requireAttestationForPop);
+            if (certLifetime != null) {
+                b.certLifetime(certLifetime);
+            }
+            if (caDir != null) {
+                b.caDir(caDir);
+            }
+            for (String spec : userAssigned) {
+                b.addUserAssigned(EmulatedIdentity.parseUserAssigned(spec));
+            }
+            for (String spec : faults) {
+                b.fault(FaultRule.parse(spec));
+            }
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage(), e);
+        }
+    }
+
+    static final class DurationConverter implements ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return EmulatorDurations.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+package io.msiagent.cli;
+
+import io.msiagent.cli.CredentialReport.Source;
+import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.core.MsiCredentialException;
+import io.msiagent.core.MtlsCredential;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code renew}: a new certificate from IMDS now; on failure the stored one stays untouched. */
+@Command(name = "renew", description = "A new credential from IMDS now, even if the stored one is fresh.")
+final class RenewCommand implements Callable<Integer> {
+    @ParentCommand
+    MsiAgentCommand root;
+
+    @Override
+    public Integer call() {
+        Setup setup = new Setup(root);
+        AuditLog audit = AuditLog.beside(setup.storeDirectory());
+        long start = System.nanoTime();
+        try (MsiCredentialCache cache = setup.newCache()) {
+            MtlsCredential c;
+            try {
+                c = cache.refresh();
+            } catch (MsiCredentialException e) {
+                audit.append(setup.identity(), "renewal_failed", null, "renew", "failure", Duration.ofNanos(System.nanoTime() - start),
+                        Failures.describe(e));
+                throw e;
+            }
+            String problem = audit.append(setup.identity(), "renewed", c, "renew", "success", Duration.ofNanos(System.nanoTime() - start),
+                    null);
+            if (problem != null) {
+                root.io().err().println("warning: " + problem);
+            }
+            Commands.printCredential(root, setup, c.stateAt(Instant.now()), Source.IMDS, c, null);
+            return ExitCodes.OK;
+        }
+    }
+}

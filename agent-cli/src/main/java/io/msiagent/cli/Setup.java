@@ -1,0 +1,69 @@
+package io.msiagent.cli;
+
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.core.spi.CredentialStore;
+import io.msiagent.core.spi.CredentialStoreProvider;
+import io.msiagent.core.spi.StoreOptions;
+import io.msiagent.imds.ImdsClient;
+import io.msiagent.store.linux.LinuxCredentialStore;
+import io.msiagent.store.linux.LinuxCredentialStoreProvider;
+import java.nio.file.Path;
+import java.util.ServiceLoader;
+
+/** Builds the store, the IMDS client and the credential cache that a command's options describe. */
+final class Setup {
+    private final MsiAgentCommand options;
+    private final ManagedIdentityId identity;
+    private final ObservedStore store;
+
+    Setup(MsiAgentCommand options) {
+        this.options = options;
+        this.identity = options.identity();
+        this.store = new ObservedStore(openStore(options.storeDir(), options.io()));
+    }
+
+    ManagedIdentityId identity() {
+        return identity;
+    }
+
+    ObservedStore store() {
+        return store;
+    }
+
+    /** The directory of the Linux store, or null on a platform whose store is not a directory. */
+    Path storeDirectory() {
+        return store.delegate() instanceof LinuxCredentialStore linux ? linux.directory() : null;
+    }
+
+    ImdsClient imdsClient() {
+        return ImdsClient.builder().endpoint(options.imdsEndpoint()).build();
+    }
+
+    MsiCredentialCache newCache() {
+        return MsiCredentialCache.builder()
+                .identity(identity)
+                .store(store)
+                .imdsClient(imdsClient())
+                .trustedCertificates(options.trustedCas())
+                .build();
+    }
+
+    /**
+     * The platform store: on Linux the file store, built here so that it resolves its default
+     * directory from the injected environment; elsewhere the first supported provider.
+     */
+    static CredentialStore openStore(Path directory, Io io) {
+        for (CredentialStoreProvider provider : ServiceLoader.load(CredentialStoreProvider.class)) {
+            if (!provider.isSupported()) {
+                continue;
+            }
+            if (provider instanceof LinuxCredentialStoreProvider) {
+                return LinuxCredentialStore.builder().directory(directory).environment(io.env()).build();
+            }
+            return provider.create(StoreOptions.defaults().withDirectory(directory));
+        }
+        throw new io.msiagent.core.StoreException(String.valueOf(directory), "no credential store is supported on this platform ("
+                + System.getProperty("os.name") + ")");
+    }
+}

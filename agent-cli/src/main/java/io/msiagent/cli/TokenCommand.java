@@ -1,0 +1,67 @@
+package io.msiagent.cli;
+
+import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.imds.AccessToken;
+import io.msiagent.imds.TokenType;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code token}: an access token over mTLS with the credential (acquired first when there is none).
+ * The token itself is printed only with {@code --show-token}.
+ */
+@Command(name = "token", description = "An access token over mTLS with the credential.")
+final class TokenCommand implements Callable<Integer> {
+    @ParentCommand
+    MsiAgentCommand root;
+
+    @Option(names = "--resource", paramLabel = "URI", required = true, description = "The resource (audience), e.g. https://management.azure.com.")
+    String resource;
+
+    @Option(names = "--token-type", paramLabel = "TYPE", converter = TokenTypeConverter.class,
+            description = "mtls_pop or bearer (default: mtls_pop for an attested credential, else bearer).")
+    TokenType tokenType;
+
+    @Option(names = "--show-token", description = "Print the access token itself.")
+    boolean showToken;
+
+    @Override
+    public Integer call() {
+        Setup setup = new Setup(root);
+        try (MsiCredentialCache cache = setup.newCache()) {
+            cache.get();
+            AccessToken token = tokenType == null ? cache.acquireToken(resource) : cache.acquireToken(resource, tokenType);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("identity", setup.identity().toString());
+            m.put("resource", resource);
+            m.put("tokenType", token.tokenType().wireName());
+            m.put("expiresOn", token.expiresOn().toString());
+            m.put("x5tS256", token.x5tS256());
+            if (showToken) {
+                m.put("accessToken", token.token());
+            }
+            if (root.json) {
+                Output.printJson(root.io().out(), m);
+            } else {
+                Output.printText(root.io().out(), m);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    static final class TokenTypeConverter implements ITypeConverter<TokenType> {
+        @Override
+        public TokenType convert(String value) {
+            try {
+                return TokenType.fromWire(value.trim());
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a token type (mtls_pop or bearer)");
+            }
+        }
+    }
+}

@@ -1,0 +1,300 @@
+package io.msiagent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.msiagent.cli.emulator.EmulatedIdentity;
+import io.msiagent.cli.emulator.EmulatorConfig;
+import io.msiagent.cli.emulator.EmulatorPath;
+import io.msiagent.cli.emulator.Fault;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.cli.emulator.ImdsEmulatorExtension;
+import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.testing.TestCredentials;
+import io.msiagent.store.linux.LinuxCredentialStore;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** acquire, status, renew, clear and token, in-process against the emulator, in a temporary store. */
+class CredentialCommandsTest {
+    static final EmulatedIdentity USER = EmulatedIdentity.randomUserAssigned("cli-test");
+
+    @RegisterExtension
+    static final ImdsEmulatorExtension EMULATOR = ImdsEmulatorExtension.with(EmulatorConfig.builder()
+            .certLifetime(Duration.ofHours(1)).addUserAssigned(USER).build());
+
+    @TempDir
+    Path tmp;
+    ImdsEmulator emu;
+    Cli cli;
+
+    @BeforeEach
+    void setUp() {
+        emu = EMULATOR.emulator();
+        cli = new Cli(emu, tmp.resolve("certs"));
+    }
+
+    long imdsCalls() {
+        var s = emu.stats();
+        return s.calls(EmulatorPath.PLATFORM_METADATA) + s.calls(EmulatorPath.ISSUE_CREDENTIAL);
+    }
+
+    @Test
+    void acquireIssuesThenServesFromTheStore() throws Exception {
+        Cli.Result first = cli.run("--json", "acquire");
+        assertEquals(0, first.code(), first::toString);
+        JsonNode j = first.json();
+        assertEquals("system", j.get("identity").asText());
+        assertEquals("FRESH", j.get("state").asText());
+        assertEquals("imds", j.get("source").asText());
+        assertEquals(emu.systemAssigned().clientId(), j.get("clientId").asText());
+        assertEquals(emu.tenantId(), j.get("tenantId").asText());
+        assertEquals("SOFTWARE", j.get("keyProtection").asText());
+        assertFalse(j.get("attested").asBoolean());
+        assertEquals(emu.tokenEndpoint(), j.get("tokenEndpoint").asText());
+        Path pem = cli.storeDir().resolve("msal_mtls.pem");
+        assertEquals(pem.toString(), j.get("store").asText());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(pem)));
+
+        X509Certificate cert = certificateIn(pem);
+        assertEquals(cert.getSerialNumber().toString(16), j.get("serialNumber").asText());
+        assertTrue(j.get("serialNumber").asText().matches("[0-9a-f]+"));
+        String x5t = Base64.getUrlEncoder().withoutPadding().encodeToString(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+        assertEquals(x5t, j.get("x5tS256").asText());
+        assertEquals(cert.getSubjectX500Principal().getName(), j.get("subject").asText());
+        assertEquals(cert.getIssuerX500Principal().getName(), j.get("issuer").asText());
+        assertEquals(cert.getNotAfter().toInstant(), Instant.parse(j.get("notAfter").asText()));
+        assertEquals(cert.getNotBefore().toInstant(), Instant.parse(j.get("notBefore").asText()));
+        Instant renewAt = Instant.parse(j.get("renewAt").asText());
+        assertTrue(renewAt.isAfter(cert.getNotBefore().toInstant()) && renewAt.isBefore(cert.getNotAfter().toInstant()));
+
+        long calls = imdsCalls();
+        Cli.Result second = cli.run("acquire", "--json");
+        assertEquals(0, second.code(), second::toString);
+        assertEquals("store", second.json().get("source").asText());
+        assertEquals(x5t, second.json().get("x5tS256").asText());
+        assertEquals(calls, imdsCalls(), "served from the store without IMDS");
+
+        String audit = Files.readString(cli.storeDir().resolve("audit.log"));
+        assertTrue(audit.contains("\"event\":\"issued\"") && audit.contains(x5t), audit);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cli.storeDir().resolve("audit.log"))));
+        assertFalse(audit.contains("PRIVATE KEY"));
+    }
+
+    @Test
+    void textOutputAndGlobalOptionsOnEitherSide() {
+        Cli.Result r = cli.runExactly("--store-dir", cli.storeDir().toString(), "acquire");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains("state:") && r.out().contains("FRESH"), r.out());
+        assertTrue(r.out().contains("x5tS256:"), r.out());
+        assertFalse(r.out().contains("PRIVATE KEY"));
+        Cli.Result s = cli.runExactly("status", "--json", "--store-dir", cli.storeDir().toString());
+        assertEquals(0, s.code(), s::toString);
+        assertEquals("FRESH", s.json().get("state").asText());
+    }
+
+    @Test
+    void statusMissingInvalidFreshAndRenewDueWithoutNetwork() throws Exception {
+        Cli offline = new Cli(null, cli.storeDir());
+        Cli.Result missing = offline.run("status", "--json");
+        assertEquals(2, missing.code(), missing::toString);
+        JsonNode m = missing.json();
+        assertEquals("MISSING", m.get("state").asText());
+        assertTrue(m.get("x5tS256").isNull() && m.get("notAfter").isNull() && m.get("source").isNull());
+        assertFalse(m.get("reason").asText().isBlank());
+        assertFalse(Files.exists(cli.storeDir()), "status never writes: not even the directory");
+
+        assertEquals(0, cli.run("acquire").code());
+        long calls = imdsCalls();
+        Cli.Result fresh = offline.run("status", "--json");
+        assertEquals(0, fresh.code(), fresh::toString);
+        assertEquals("FRESH", fresh.json().get("state").asText());
+        assertEquals("store", fresh.json().get("source").asText());
+        assertEquals(calls, imdsCalls());
+
+        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(cli.storeDir()).build();
+        MtlsCredential due = TestCredentials.newCa().credential(ManagedIdentityId.systemAssigned(),
+                Instant.now().minus(Duration.ofMinutes(6)), Duration.ofMinutes(10));
+        store.save(due);
+        Cli.Result renewDue = offline.run("status", "--json");
+        assertEquals(1, renewDue.code(), renewDue::toString);
+        assertEquals("RENEW_DUE", renewDue.json().get("state").asText());
+        assertEquals(due.x5tS256(), renewDue.json().get("x5tS256").asText());
+
+        Path pem = cli.storeDir().resolve("msal_mtls.pem");
+        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n");
+        byte[] corrupt = Files.readAllBytes(pem);
+        Cli.Result invalid = offline.run("status", "--json");
+        assertEquals(2, invalid.code(), invalid::toString);
+        assertEquals("INVALID", invalid.json().get("state").asText());
+        assertFalse(invalid.json().get("reason").asText().isBlank());
+        assertTrue(java.util.Arrays.equals(corrupt, Files.readAllBytes(pem)), "status leaves a corrupt entry alone");
+    }
+
+    @Test
+    void acquireOfARenewDueCredentialWithImdsDownServesItWithAWarning() {
+        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(cli.storeDir()).build();
+        MtlsCredential due = TestCredentials.newCa().credential(ManagedIdentityId.systemAssigned(),
+                Instant.now().minus(Duration.ofMinutes(6)), Duration.ofMinutes(10));
+        store.save(due);
+        Cli.Result r = new Cli(null, cli.storeDir()).run("acquire", "--json");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("store", r.json().get("source").asText());
+        assertEquals("RENEW_DUE", r.json().get("state").asText());
+        assertEquals(due.x5tS256(), r.json().get("x5tS256").asText());
+        assertTrue(r.err().startsWith("warning: "), r.err());
+
+        Cli.Result renewed = cli.run("acquire", "--json");
+        assertEquals(0, renewed.code(), renewed::toString);
+        assertEquals("imds", renewed.json().get("source").asText());
+        assertEquals("FRESH", renewed.json().get("state").asText());
+        assertNotEquals(due.x5tS256(), renewed.json().get("x5tS256").asText());
+    }
+
+    @Test
+    void imdsDownIsExit3WithOneErrorLine() {
+        Cli.Result r = new Cli(null, cli.storeDir()).run("acquire");
+        assertEquals(3, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: "), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().contains("x-ms-client-request-id"), r.err());
+        assertEquals("", r.out());
+    }
+
+    @Test
+    void renewGetsANewCertificateAndAFailureKeepsTheOldOne() {
+        String before = cli.run("acquire", "--json").json().get("x5tS256").asText();
+        Cli.Result renewed = cli.run("renew", "--json");
+        assertEquals(0, renewed.code(), renewed::toString);
+        assertEquals("imds", renewed.json().get("source").asText());
+        String after = renewed.json().get("x5tS256").asText();
+        assertNotEquals(before, after);
+
+        emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 10, Fault.status(400));
+        Cli.Result failed = cli.run("renew", "--json");
+        emu.faults().clear();
+        assertEquals(3, failed.code(), failed::toString);
+        assertTrue(failed.err().startsWith("error: ") && failed.err().contains("HTTP 400") && failed.err().contains("x-ms-client-request-id"),
+                failed.err());
+        assertEquals(after, cli.run("status", "--json").json().get("x5tS256").asText(), "the previous credential survives");
+    }
+
+    @Test
+    void invalidCertificateFromImdsIsExit3() {
+        emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 1, Fault.certificateForOtherKey());
+        Cli.Result r = cli.run("acquire");
+        assertEquals(3, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: "), r.err());
+        assertEquals(2, cli.run("status").code(), "nothing was stored");
+    }
+
+    @Test
+    void clearRemovesTheEntry() {
+        assertEquals(0, cli.run("acquire").code());
+        Cli.Result r = cli.run("clear", "--json");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("system", r.json().get("identity").asText());
+        List<String> removed = Cli.JSON.convertValue(r.json().get("removed"), List.class);
+        assertTrue(removed.contains(cli.storeDir().resolve("msal_mtls.pem").toString()), removed::toString);
+        assertFalse(Files.exists(cli.storeDir().resolve("msal_mtls.pem")));
+        assertEquals(2, cli.run("status").code());
+        Cli.Result again = cli.run("clear", "--json");
+        assertEquals(0, again.code());
+        assertEquals(0, again.json().get("removed").size());
+    }
+
+    @Test
+    void tokenOverMtlsShowsTheTokenOnlyWhenAsked() throws Exception {
+        Cli.Result r = cli.run("token", "--resource", "https://management.azure.com", "--json");
+        assertEquals(0, r.code(), r::toString);
+        JsonNode j = r.json();
+        assertEquals("bearer", j.get("tokenType").asText());
+        assertTrue(Instant.parse(j.get("expiresOn").asText()).isAfter(Instant.now()));
+        assertFalse(j.has("accessToken"));
+        String x5t = cli.run("status", "--json").json().get("x5tS256").asText();
+        assertEquals(x5t, j.get("x5tS256").asText(), "token acquired with the credential acquired first");
+
+        Cli.Result pop = cli.run("token", "--resource", "https://vault.azure.net", "--token-type", "mtls_pop", "--show-token", "--json");
+        assertEquals(0, pop.code(), pop::toString);
+        assertEquals("mtls_pop", pop.json().get("tokenType").asText());
+        assertEquals(x5t, DemoCommand.cnfThumbprint(pop.json().get("accessToken").asText()));
+    }
+
+    @Test
+    void tokenEndpointNotTrustedIsExit3() {
+        assertEquals(0, cli.run("acquire").code());
+        Cli untrusting = new Cli(emu, cli.storeDir()).env("MSI_AGENT_TRUST_CA", null);
+        Cli.Result r = untrusting.run("token", "--resource", "https://management.azure.com");
+        assertEquals(3, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: "), r.err());
+    }
+
+    @Test
+    void userAssignedIdentityHasItsOwnEntry() {
+        Cli.Result r = cli.run("acquire", "--client-id", USER.clientId(), "--json");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("client_id=" + USER.clientId(), r.json().get("identity").asText());
+        assertEquals(USER.clientId(), r.json().get("clientId").asText());
+        assertEquals(2, cli.run("status").code(), "the system-assigned identity has nothing stored");
+        assertEquals(0, cli.run("--client-id", USER.clientId(), "status").code());
+    }
+
+    @Test
+    void usageErrorsAreExit64WithAHelpfulMessage() {
+        Cli.Result two = cli.run("--client-id", "a", "--object-id", "b", "status");
+        assertEquals(64, two.code(), two::toString);
+        assertTrue(two.err().contains("at most one of --client-id, --object-id, --resource-id"), two.err());
+
+        Cli.Result unknown = cli.run("statsu");
+        assertEquals(64, unknown.code(), unknown::toString);
+        assertTrue(unknown.err().startsWith("error: ") && unknown.err().contains("status"), unknown.err());
+
+        assertEquals(64, cli.run("status", "--frobnicate").code());
+        assertEquals(64, cli.run("token").code(), "--resource is required");
+        Cli.Result badType = cli.run("token", "--resource", "x", "--token-type", "jwt");
+        assertEquals(64, badType.code(), badType::toString);
+        assertTrue(badType.err().contains("mtls_pop or bearer"), badType.err());
+        assertEquals(64, cli.runExactly().code(), "no command");
+        Cli.Result badCa = cli.run("--trust-ca", tmp.resolve("nope.pem").toString(), "token", "--resource", "x");
+        assertEquals(64, badCa.code(), badCa::toString);
+        assertTrue(badCa.err().contains("nope.pem"), badCa.err());
+    }
+
+    @Test
+    void helpAndVersion() {
+        Cli.Result help = cli.runExactly("--help");
+        assertEquals(0, help.code());
+        for (String command : List.of("acquire", "status", "renew", "clear", "run", "token", "doctor", "emulator", "demo")) {
+            assertTrue(help.out().contains(command), command);
+        }
+        Cli.Result version = cli.runExactly("--version");
+        assertEquals(0, version.code());
+        assertTrue(version.out().startsWith("msi-agent "), version.out());
+        assertEquals(0, cli.runExactly("token", "--help").code());
+    }
+
+    static X509Certificate certificateIn(Path pem) throws Exception {
+        String text = Files.readString(pem);
+        int start = text.indexOf("-----BEGIN CERTIFICATE-----");
+        int end = text.indexOf("-----END CERTIFICATE-----", start) + "-----END CERTIFICATE-----".length();
+        return (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(text.substring(start, end).getBytes()));
+    }
+}

@@ -1,0 +1,77 @@
+package io.msiagent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code demo} end to end, and the {@code emulator} command's option handling. */
+class DemoAndEmulatorCommandTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void demoRunsEveryStepAndLeavesNothingBehind() {
+        Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo");
+        assertEquals(0, r.code(), r::toString);
+        String out = r.out();
+        for (int step = 1; step <= 9; step++) {
+            assertTrue(out.contains("[" + step + "/9] "), "step " + step + "\n" + out);
+        }
+        assertTrue(out.contains("Platform metadata") && out.contains("Key, CSR and issuance") && out.contains("Validation")
+                && out.contains("Persistence") && out.contains("Forced renewal") && out.contains("mTLS token"), out);
+        assertTrue(out.contains("-rw------- ") && out.contains("msal_mtls.pem"), out);
+        assertTrue(out.contains("0 new calls"), out);
+        assertTrue(out.contains("matches the credential"), out);
+        assertTrue(out.contains("demo: OK"), out);
+        assertFalse(out.contains("PRIVATE KEY") || out.contains("eyJhbGci") || out.contains("eyJ0eXAi"), "no key and no token in the narration");
+        Matcher m = Pattern.compile("removed (\\S+);").matcher(out);
+        assertTrue(m.find(), out);
+        assertFalse(Files.exists(Path.of(m.group(1))), "the temporary directory is gone");
+    }
+
+    @Test
+    void demoKeepsItsDirectoryWhenAsked() throws Exception {
+        Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo", "--keep", "--cert-lifetime", "1h");
+        assertEquals(0, r.code(), r::toString);
+        Matcher m = Pattern.compile("Kept (\\S+) ").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        Path kept = Path.of(m.group(1));
+        assertTrue(Files.exists(kept.resolve("certs").resolve("msal_mtls.pem")));
+        try (var walk = Files.walk(kept)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Test
+    void emulatorPrintCaPrintsAPersistentCaAndExits() throws Exception {
+        Path caDir = tmp.resolve("ca");
+        Cli cli = new Cli(null, tmp.resolve("unused"));
+        Cli.Result first = cli.runExactly("emulator", "--ca-dir", caDir.toString(), "--print-ca");
+        assertEquals(0, first.code(), first::toString);
+        X509Certificate ca = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(first.out().getBytes(StandardCharsets.US_ASCII)));
+        assertTrue(ca.getBasicConstraints() >= 0, "a CA certificate");
+        assertEquals(first.out(), cli.runExactly("emulator", "--ca-dir", caDir.toString(), "--print-ca").out(), "the same CA next time");
+    }
+
+    @Test
+    void emulatorRejectsBadSpecs() {
+        Cli cli = new Cli(null, tmp.resolve("unused"));
+        Cli.Result fault = cli.runExactly("emulator", "--fault", "kind=teapot");
+        assertEquals(64, fault.code(), fault::toString);
+        assertTrue(fault.err().contains("teapot"), fault.err());
+        assertEquals(64, cli.runExactly("emulator", "--cert-lifetime", "5s").code(), "below the 10 s floor");
+        assertEquals(64, cli.runExactly("emulator", "--cert-lifetime", "soon").code());
+    }
+}

@@ -1,0 +1,77 @@
+package io.msiagent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.msiagent.cli.emulator.EmulatorConfig;
+import io.msiagent.cli.emulator.ImdsEmulatorExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** doctor against the emulator: PASS/WARN/FAIL lines, the JSON array, and the exit code. */
+class DoctorTest {
+    @RegisterExtension
+    static final ImdsEmulatorExtension EMULATOR = ImdsEmulatorExtension.with(EmulatorConfig.defaults());
+
+    @TempDir
+    Path tmp;
+
+    static Map<String, String> byCheck(JsonNode array) {
+        Map<String, String> m = new HashMap<>();
+        array.forEach(c -> m.put(c.get("check").asText(), c.get("result").asText()));
+        return m;
+    }
+
+    @Test
+    void healthyMachineHasNoFailure() {
+        Cli cli = new Cli(EMULATOR.emulator(), tmp.resolve("certs"));
+        assertEquals(0, cli.run("acquire").code());
+        Cli.Result r = cli.run("doctor");
+        assertEquals(0, r.code(), r::toString);
+        for (String line : r.out().lines().toList()) {
+            assertTrue(line.matches("(PASS|WARN|FAIL) [a-z0-9-]+: .+"), line);
+        }
+        Cli.Result json = cli.run("doctor", "--json");
+        assertEquals(0, json.code(), json::toString);
+        Map<String, String> results = byCheck(json.json());
+        assertEquals("PASS", results.get("imds-reachable"));
+        assertEquals("PASS", results.get("imds-v2"));
+        assertEquals("PASS", results.get("clock-skew"));
+        assertEquals("PASS", results.get("store-permissions"));
+        assertEquals("PASS", results.get("store-lock"));
+        assertEquals("PASS", results.get("credential"));
+        assertEquals("PASS", results.get("token-endpoint"), json.out());
+        assertTrue(results.containsKey("proxy") && results.containsKey("key-protection") && results.containsKey("attestation"));
+    }
+
+    @Test
+    void unreachableImdsAndASymlinkedStoreFail() throws Exception {
+        Path real = Files.createDirectory(tmp.resolve("real"));
+        Path link = Files.createSymbolicLink(tmp.resolve("certs"), real);
+        Cli.Result r = new Cli(null, link).run("doctor", "--json");
+        assertEquals(1, r.code(), r::toString);
+        Map<String, String> results = byCheck(r.json());
+        assertEquals("FAIL", results.get("imds-reachable"));
+        assertEquals("FAIL", results.get("store-permissions"), r.out());
+    }
+
+    @Test
+    void proxyWithoutNoProxyIsAWarning() {
+        Properties none = new Properties();
+        assertEquals("WARN", ProxyCheck.check(Map.of("HTTPS_PROXY", "http://proxy:3128"), none).result());
+        assertEquals("PASS", ProxyCheck.check(Map.of("HTTPS_PROXY", "http://proxy:3128", "NO_PROXY", "localhost,169.254.169.254"), none)
+                .result());
+        Properties java = new Properties();
+        java.setProperty("http.proxyHost", "proxy");
+        assertEquals("WARN", ProxyCheck.check(Map.of(), java).result());
+        java.setProperty("http.nonProxyHosts", "localhost|169.254.*");
+        assertEquals("PASS", ProxyCheck.check(Map.of(), java).result());
+    }
+}
