@@ -26,7 +26,8 @@ import java.util.stream.Stream;
  * so that load changes hit every row alike.
  *
  * <pre>
- * java -cp "$(cat tests/target/bench.classpath):tests/target/classes" io.msiagent.tests.bench.ProcessBench [runs=15] [agentJar=agent-cli/target/msi-agent.jar]
+ * java -cp "$(cat tests/target/bench.classpath):tests/target/classes" io.msiagent.tests.bench.ProcessBench [runs=15] \
+ *      [agentJar=$PWD/agent-cli/target/msi-agent.jar] [launcher=$PWD/packaging/bin/msi-agent]
  * </pre>
  *
  * Rows: msi-agent cold start on a warm store (in-process, from {@code builder()} to the usable
@@ -51,6 +52,7 @@ public final class ProcessBench {
         }
         int runs = Integer.parseInt(opts.getOrDefault("runs", "15"));
         String agentJar = opts.get("agentJar");
+        String launcher = opts.get("launcher");
         Path work = Files.createTempDirectory("msi-process-bench");
         System.setProperty("proof.childClasspath", jarsOnly(System.getProperty("java.class.path")));
         Map<String, List<Double>> rows = new LinkedHashMap<>();
@@ -91,6 +93,18 @@ public final class ProcessBench {
                             Map.of("MSI_AGENT_STORE_DIR", store.toString(), "MSI_AGENT_IMDS_ENDPOINT", emu.imdsEndpoint()));
                     c.await(60);
                     add(rows, "`java -jar msi-agent.jar status` wall (exit " + c.exitCode() + ")", (System.nanoTime() - s) / 1e6);
+                }
+                if (launcher != null) {
+                    Map<String, String> env = Map.of("MSI_AGENT_STORE_DIR", store.toString(), "MSI_AGENT_IMDS_ENDPOINT", emu.imdsEndpoint(),
+                            "MSI_AGENT_CDS_DIR", work.resolve("cds").toString(), "MSI_AGENT_JAR", agentJar == null ? "" : agentJar);
+                    if (i == 0) {
+                        ChildJvm.startCommand(work, List.of(launcher, "status"), env).await(60); // AppCDS training run
+                    }
+                    long s = System.nanoTime();
+                    ChildJvm c = ChildJvm.startCommand(work, List.of(launcher, "status"), env);
+                    c.await(60);
+                    add(rows, "`packaging/bin/msi-agent status` wall: lean JVM options + AppCDS (exit " + c.exitCode() + ")",
+                            (System.nanoTime() - s) / 1e6);
                 }
             }
             Map<String, Long> census = classCensus(work, acquire);
