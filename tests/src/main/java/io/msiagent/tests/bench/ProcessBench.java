@@ -63,6 +63,7 @@ public final class ProcessBench {
             Stack.writeCa(ca, emu.caPem());
             Path store = work.resolve("store");
             List<String> acquire = List.of("acquire", "imds=" + emu.imdsEndpoint(), "ca=" + ca, "store=" + store);
+            List<String> load = List.of("load", "store=" + store);
             List<String> firstToken = List.of("firsttoken", "imds=" + emu.imdsEndpoint(), "ca=" + ca, "store=" + store);
             child(work, JVM, Map.of(), ProofChild.class.getName(), acquire, rows, null); // seeds the store
             // AppCDS: one training run dumps the loaded application classes; later starts map them
@@ -76,12 +77,16 @@ public final class ProcessBench {
                     add(rows, "msi-agent cold start, warm store, with AppCDS archive: builder() → get() returned", a.get("builderToCredentialMillis").asDouble());
                     add(rows, "  of which build() (ImdsClient: OkHttp + Jackson, trust managers, store)", a.get("buildMillis").asDouble());
                     add(rows, "  of which get() (lock, read + parse PEM and metadata, publish)", a.get("getMillis").asDouble());
+                    JsonNode l = child(work, cds, Map.of(), ProofChild.class.getName(), load, rows, null);
+                    add(rows, "fresh JVM with AppCDS, store only: LinuxCredentialStore builder + load()", l.get("storeLoadMillis").asDouble());
                 }
                 JsonNode a = child(work, JVM, Map.of(), ProofChild.class.getName(), acquire, rows, "msi-agent cold start, warm store: process wall");
                 add(rows, "msi-agent cold start, warm store: builder() → get() returned (in-process)", a.get("builderToCredentialMillis").asDouble());
                 add(rows, "msi-agent cold start, warm store: main() → get() returned (in-process)", a.get("mainToCredentialMillis").asDouble());
                 add(rows, "  of which build() (ImdsClient: OkHttp + Jackson, trust managers, store) ", a.get("buildMillis").asDouble());
                 add(rows, "  of which get() (lock, read + parse PEM and metadata, publish) ", a.get("getMillis").asDouble());
+                JsonNode l = child(work, JVM, Map.of(), ProofChild.class.getName(), load, rows, null);
+                add(rows, "fresh JVM, store only: LinuxCredentialStore builder + load() (get() without the eager ImdsClient)", l.get("storeLoadMillis").asDouble());
                 JsonNode t = child(work, JVM, Map.of(), ProofChild.class.getName(), firstToken, rows, "msi-agent first token, fresh process: process wall");
                 add(rows, "msi-agent first token, fresh process: builder() → token (store + 1 mTLS call)", t.get("builderToTokenMillis").asDouble());
                 JsonNode m = child(work, JVM, Map.of(ImdsV1Server.ENV, v1.url()), Msal4jChild.class.getName(), List.of(), rows,

@@ -55,7 +55,7 @@ public final class ProofChild {
                 case "renew" -> renew(opts, out);
                 case "rotate" -> rotate(opts, out);
                 case "churn" -> churn(opts);
-                case "load" -> load(opts, out);
+                case "load" -> load(t0, opts, out);
                 default -> throw new IllegalArgumentException("unknown mode " + args[0]);
             }
         } catch (RuntimeException e) {
@@ -196,9 +196,13 @@ public final class ProofChild {
         }
     }
 
-    private static void load(Map<String, String> opts, Map<String, Object> out) {
+    private static void load(long t0, Map<String, String> opts, Map<String, Object> out) {
+        long t1 = System.nanoTime();
         LinuxCredentialStore store = Stack.store(Path.of(opts.get("store")), false);
         LoadResult r = store.load(ManagedIdentityId.systemAssigned());
+        long t2 = System.nanoTime();
+        out.put("storeLoadMillis", (t2 - t1) / 1e6);
+        out.put("mainToLoadedMillis", (t2 - t0) / 1e6);
         out.put("kind", r.kind().name());
         out.put("problem", r.problem());
         r.credential().ifPresent(c -> {
