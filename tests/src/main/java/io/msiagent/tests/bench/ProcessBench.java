@@ -1,0 +1,218 @@
+package io.msiagent.tests.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.msiagent.cli.emulator.EmulatorCa;
+import io.msiagent.cli.emulator.EmulatorConfig;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.tests.child.ChildJvm;
+import io.msiagent.tests.child.ProofChild;
+import io.msiagent.tests.child.Stack;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+/**
+ * Process-level timings, printed as a Markdown table (docs/BENCHMARKS.md): fresh JVMs, interleaved
+ * so that load changes hit every row alike.
+ *
+ * <pre>
+ * java -cp "$(cat tests/target/bench.classpath):tests/target/classes" io.msiagent.tests.bench.ProcessBench [runs=15] \
+ *      [agentJar=$PWD/agent-cli/target/msi-agent.jar] [launcher=$PWD/packaging/bin/msi-agent]
+ * </pre>
+ *
+ * Rows: msi-agent cold start on a warm store (in-process, from {@code builder()} to the usable
+ * credential; and from {@code main} entry), a fresh process's first token (ours: store + one mTLS
+ * token call; msal4j 1.26.0: one IMDS v1 call), process wall times, {@code msi-agent status} wall
+ * time when the jar is given, and a class-loading census of the cold start.
+ */
+public final class ProcessBench {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> JVM = List.of();
+
+    private ProcessBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        // The JDK HttpServer behind the emulator leaves Nagle on by default, which adds ~40 ms to
+        // every POST reply on loopback; real IMDS does not behave like that, so switch it off.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+        Map<String, String> opts = new LinkedHashMap<>();
+        for (String a : args) {
+            opts.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
+        }
+        int runs = Integer.parseInt(opts.getOrDefault("runs", "15"));
+        String agentJar = opts.get("agentJar");
+        String launcher = opts.get("launcher");
+        Path work = Files.createTempDirectory("msi-process-bench");
+        System.setProperty("proof.childClasspath", jarsOnly(System.getProperty("java.class.path")));
+        Map<String, List<Double>> rows = new LinkedHashMap<>();
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().ca(EmulatorCa.generate(Clock.systemUTC()))
+                .certLifetime(Duration.ofDays(1)).build());
+                ImdsV1Server v1 = ImdsV1Server.start(0)) {
+            Path ca = work.resolve("ca.pem");
+            Stack.writeCa(ca, emu.caPem());
+            Path store = work.resolve("store");
+            List<String> acquire = List.of("acquire", "imds=" + emu.imdsEndpoint(), "ca=" + ca, "store=" + store);
+            List<String> load = List.of("load", "store=" + store);
+            List<String> firstToken = List.of("firsttoken", "imds=" + emu.imdsEndpoint(), "ca=" + ca, "store=" + store);
+            child(work, JVM, Map.of(), ProofChild.class.getName(), acquire, rows, null); // seeds the store
+            // AppCDS: one training run dumps the loaded application classes; later starts map them
+            Path jsa = work.resolve("app-cds.jsa");
+            child(work, List.of("-XX:ArchiveClassesAtExit=" + jsa), Map.of(), ProofChild.class.getName(), firstToken, rows, null);
+            List<String> cds = Files.exists(jsa) ? List.of("-XX:SharedArchiveFile=" + jsa) : null;
+            rows.clear();
+            for (int i = 0; i < runs; i++) {
+                if (cds != null) {
+                    JsonNode a = child(work, cds, Map.of(), ProofChild.class.getName(), acquire, rows, null);
+                    add(rows, "msi-agent cold start, warm store, with AppCDS archive: builder() → get() returned", a.get("builderToCredentialMillis").asDouble());
+                    add(rows, "  of which build() (ImdsClient: OkHttp + Jackson, trust managers, store)", a.get("buildMillis").asDouble());
+                    add(rows, "  of which get() (lock, read + parse PEM and metadata, publish)", a.get("getMillis").asDouble());
+                    JsonNode l = child(work, cds, Map.of(), ProofChild.class.getName(), load, rows, null);
+                    add(rows, "fresh JVM with AppCDS, store only: LinuxCredentialStore builder + load()", l.get("storeLoadMillis").asDouble());
+                }
+                JsonNode a = child(work, JVM, Map.of(), ProofChild.class.getName(), acquire, rows, "msi-agent cold start, warm store: process wall");
+                add(rows, "msi-agent cold start, warm store: builder() → get() returned (in-process)", a.get("builderToCredentialMillis").asDouble());
+                add(rows, "msi-agent cold start, warm store: main() → get() returned (in-process)", a.get("mainToCredentialMillis").asDouble());
+                add(rows, "  of which build() (ImdsClient: OkHttp + Jackson, trust managers, store) ", a.get("buildMillis").asDouble());
+                add(rows, "  of which get() (lock, read + parse PEM and metadata, publish) ", a.get("getMillis").asDouble());
+                JsonNode l = child(work, JVM, Map.of(), ProofChild.class.getName(), load, rows, null);
+                add(rows, "fresh JVM, store only: LinuxCredentialStore builder + load() (get() without the eager ImdsClient)", l.get("storeLoadMillis").asDouble());
+                JsonNode t = child(work, JVM, Map.of(), ProofChild.class.getName(), firstToken, rows, "msi-agent first token, fresh process: process wall");
+                add(rows, "msi-agent first token, fresh process: builder() → token (store + 1 mTLS call)", t.get("builderToTokenMillis").asDouble());
+                JsonNode m = child(work, JVM, Map.of(ImdsV1Server.ENV, v1.url()), Msal4jChild.class.getName(), List.of(), rows,
+                        "msal4j first token, fresh process: process wall");
+                add(rows, "msal4j first token, fresh process: builder() → token (1 IMDS call)", m.get("builderToTokenMillis").asDouble());
+                if (agentJar != null) {
+                    long s = System.nanoTime();
+                    ChildJvm c = ChildJvm.startCommand(work, List.of(ChildJvm.javaBinary(), "-jar", agentJar, "status"),
+                            Map.of("MSI_AGENT_STORE_DIR", store.toString(), "MSI_AGENT_IMDS_ENDPOINT", emu.imdsEndpoint()));
+                    c.await(60);
+                    add(rows, "`java -jar msi-agent.jar status` wall (exit " + c.exitCode() + ")", (System.nanoTime() - s) / 1e6);
+                }
+                if (launcher != null) {
+                    Map<String, String> env = Map.of("MSI_AGENT_STORE_DIR", store.toString(), "MSI_AGENT_IMDS_ENDPOINT", emu.imdsEndpoint(),
+                            "MSI_AGENT_CDS_DIR", work.resolve("cds").toString(), "MSI_AGENT_JAR", agentJar == null ? "" : agentJar);
+                    if (i == 0) {
+                        ChildJvm.startCommand(work, List.of(launcher, "status"), env).await(60); // AppCDS training run
+                    }
+                    long s = System.nanoTime();
+                    ChildJvm c = ChildJvm.startCommand(work, List.of(launcher, "status"), env);
+                    c.await(60);
+                    add(rows, "`packaging/bin/msi-agent status` wall: lean JVM options + AppCDS (exit " + c.exitCode() + ")",
+                            (System.nanoTime() - s) / 1e6);
+                }
+            }
+            Map<String, Long> census = classCensus(work, acquire);
+            print(rows, runs, census, emu.stats().certificatesIssued(), v1.calls());
+        }
+    }
+
+    private static JsonNode child(Path work, List<String> jvm, Map<String, String> env, String main, List<String> args,
+            Map<String, List<Double>> rows, String wallRow) throws Exception {
+        long s = System.nanoTime();
+        ChildJvm c = ChildJvm.startMain(work, jvm, env, main, args.toArray(String[]::new));
+        String out = c.await(120);
+        double wall = (System.nanoTime() - s) / 1e6;
+        // the JVM itself may print (e.g. CDS warnings): the child's answer is the last JSON line
+        String last = out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElse("");
+        JsonNode n = last.isEmpty() ? null : JSON.readTree(last);
+        if (n == null || n.has("error")) {
+            throw new IllegalStateException(main + " failed: " + out + "\n" + c.stderr());
+        }
+        if (wallRow != null) {
+            add(rows, wallRow, wall);
+        }
+        return n;
+    }
+
+    /** Classes loaded by one cold start, by origin (from -Xlog:class+load). */
+    private static Map<String, Long> classCensus(Path work, List<String> acquire) throws Exception {
+        Path log = work.resolve("classload.log");
+        child(work, List.of("-Xlog:class+load=info:file=" + log), Map.of(), ProofChild.class.getName(), acquire, new LinkedHashMap<>(), null);
+        Map<String, Long> byOrigin = new TreeMap<>();
+        try (Stream<String> lines = Files.lines(log)) {
+            lines.forEach(l -> {
+                int i = l.indexOf("] ");
+                String rest = i >= 0 ? l.substring(i + 2) : l;
+                String cls = rest.split(" ")[0];
+                String group;
+                if (rest.contains("shared objects file")) {
+                    group = "JDK (from the CDS archive)";
+                } else if (rest.contains("source: jrt:/")) {
+                    group = "JDK (not in the CDS archive): " + cls.substring(0, Math.max(cls.lastIndexOf('.'), 0)).replaceAll("^(\\w+\\.\\w+).*", "$1");
+                } else if (cls.startsWith("io.msiagent")) {
+                    group = "io.msiagent";
+                } else if (cls.startsWith("org.bouncycastle")) {
+                    group = "Bouncy Castle";
+                } else if (cls.startsWith("okhttp3") || cls.startsWith("okio") || cls.startsWith("kotlin")) {
+                    group = "OkHttp + Okio + Kotlin stdlib";
+                } else if (cls.startsWith("com.fasterxml")) {
+                    group = "Jackson";
+                } else {
+                    group = "other: " + cls.replaceAll("^(\\w+\\.\\w+).*", "$1");
+                }
+                byOrigin.merge(group, 1L, Long::sum);
+            });
+        }
+        Map<String, Long> top = new LinkedHashMap<>();
+        byOrigin.entrySet().stream().sorted((a, b) -> Long.compare(b.getValue(), a.getValue())).limit(14)
+                .forEach(e -> top.put(e.getKey(), e.getValue()));
+        top.put("TOTAL", byOrigin.values().stream().mapToLong(Long::longValue).sum());
+        return top;
+    }
+
+    /** CDS archives only take jars: a {@code target/classes} entry is replaced by the module's packaged jar. */
+    private static String jarsOnly(String classPath) throws java.io.IOException {
+        List<String> out = new ArrayList<>();
+        for (String e : classPath.split(java.io.File.pathSeparator)) {
+            Path p = Path.of(e);
+            if (Files.isDirectory(p) && p.endsWith(Path.of("target", "classes"))) {
+                try (Stream<Path> jars = Files.list(p.getParent())) {
+                    Path jar = jars.filter(j -> j.getFileName().toString().matches("tests-.*(?<!-tests)\\.jar")).findFirst()
+                            .orElseThrow(() -> new IllegalStateException("run `mvn -pl tests -am package -DskipTests` first: no jar beside " + p));
+                    out.add(jar.toString());
+                }
+            } else {
+                out.add(e);
+            }
+        }
+        return String.join(java.io.File.pathSeparator, out);
+    }
+
+    private static void add(Map<String, List<Double>> rows, String row, double v) {
+        rows.computeIfAbsent(row, k -> new ArrayList<>()).add(v);
+    }
+
+    private static void print(Map<String, List<Double>> rows, int runs, Map<String, Long> census, long issued, long v1Calls) {
+        System.out.println("JDK " + System.getProperty("java.vm.version") + " (" + System.getProperty("java.vm.name") + "), "
+                + Runtime.getRuntime().availableProcessors() + " CPUs, child JVM options: -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xshare:auto; "
+                + runs + " runs each, interleaved; emulator issued " + issued + " certificate(s) during the runs; IMDS v1 calls " + v1Calls);
+        System.out.println();
+        System.out.println("| Measurement | median ms | p90 ms | min ms | max ms |");
+        System.out.println("|---|---|---|---|---|");
+        for (Map.Entry<String, List<Double>> e : rows.entrySet()) {
+            List<Double> v = new ArrayList<>(e.getValue());
+            Collections.sort(v);
+            System.out.printf(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f |%n", e.getKey(), pct(v, 50), pct(v, 90), v.get(0), v.get(v.size() - 1));
+        }
+        System.out.println();
+        System.out.println("| Classes loaded by one cold start (ProofChild acquire) | count |");
+        System.out.println("|---|---|");
+        census.forEach((k, n) -> System.out.println("| " + k + " | " + n + " |"));
+    }
+
+    private static double pct(List<Double> sorted, int p) {
+        int idx = (int) Math.ceil(p / 100.0 * sorted.size()) - 1;
+        return sorted.get(Math.max(0, Math.min(idx, sorted.size() - 1)));
+    }
+}

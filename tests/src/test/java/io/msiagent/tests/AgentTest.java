@@ -1,0 +1,117 @@
+package io.msiagent.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.msiagent.cli.emulator.EmulatorPath;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.tests.child.ChildJvm;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent ({@code java -jar msi-agent.jar run}) with library processes, and the soak: renewals on
+ * time with no failure and no growth in RSS or open files.
+ */
+class AgentTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    @Timeout(300)
+    void theAgentAndSixteenLibraryProcessesOnAColdStoreCauseExactlyOneIssuance() throws Exception {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1))) {
+            Path ca = Proof.caFile(emu, tmp);
+            Path store = tmp.resolve("store");
+            try (AgentProcess agent = AgentProcess.start(tmp, emu, ca, store)) {
+                List<ChildJvm> children = new ArrayList<>();
+                for (int i = 0; i < MultiProcessTest.PROCESSES; i++) {
+                    children.add(Proof.child(tmp, Proof.childArgs("acquire", emu, ca, store)));
+                }
+                Set<String> thumbprints = new HashSet<>();
+                for (ChildJvm c : children) {
+                    thumbprints.add(Proof.parse(c, c.await(240)).get("x5t").asText());
+                }
+                JsonNode acquired = agent.await(e -> "ACQUIRED".equals(e.path("event").asText()), 1, Duration.ofSeconds(120)).get(0);
+                thumbprints.add(acquired.get("x5tS256").asText());
+                assertEquals(1, thumbprints.size(), "agent and 16 processes hold one credential: " + thumbprints);
+                assertEquals(1, emu.stats().certificatesIssued(), "exactly one issuance: " + emu.stats());
+                assertEquals(1, emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL));
+                assertEquals(0, agent.stop(), "SIGTERM stops the agent with exit 0");
+            }
+        }
+    }
+
+    /** 45 s in the default build; {@code -Psoak} runs {@code msi.soakSeconds} (600) with a sample each minute. */
+    @Test
+    @Timeout(900)
+    void shortSoak() throws Exception {
+        soak(Duration.ofSeconds(45), Duration.ofSeconds(15));
+    }
+
+    @Test
+    @Tag("soak")
+    @Timeout(3600)
+    void tenMinuteSoakWithFifteenSecondCertificates() throws Exception {
+        soak(Duration.ofSeconds(Long.getLong("msi.soakSeconds", 600)), Duration.ofMinutes(1));
+    }
+
+    private void soak(Duration length, Duration sampleEvery) throws Exception {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofSeconds(15))) {
+            Path ca = Proof.caFile(emu, tmp);
+            Path store = tmp.resolve("store");
+            try (AgentProcess agent = AgentProcess.start(tmp, emu, ca, store)) {
+                agent.await(e -> "ACQUIRED".equals(e.path("event").asText()), 1, Duration.ofSeconds(120));
+                List<long[]> samples = new ArrayList<>();
+                long end = System.nanoTime() + length.toNanos();
+                long next = System.nanoTime();
+                while (System.nanoTime() < end) {
+                    if (System.nanoTime() >= next) {
+                        samples.add(agent.rssAndFds());
+                        next += sampleEvery.toNanos();
+                    }
+                    Thread.sleep(200);
+                }
+                samples.add(agent.rssAndFds());
+                List<JsonNode> events = agent.events();
+                assertEquals(0, agent.stop());
+
+                // every renewal on time: each credential was replaced within 3 s after its renewAt
+                List<JsonNode> credentials = events.stream().filter(e -> e.has("renewAt")
+                        && List.of("ACQUIRED", "RENEWED").contains(e.path("event").asText())).toList();
+                long expected = length.toSeconds() / 8;
+                assertTrue(credentials.size() - 1 >= expected, "renewals in " + length + ": " + (credentials.size() - 1));
+                for (int i = 1; i < credentials.size(); i++) {
+                    Instant due = Instant.parse(credentials.get(i - 1).get("renewAt").asText());
+                    Instant at = Instant.parse(credentials.get(i).get("time").asText());
+                    long lateMillis = Duration.between(due, at).toMillis();
+                    assertTrue(lateMillis >= -50 && lateMillis < 3000, "renewal " + i + " on time: " + lateMillis + " ms after renewAt");
+                    assertTrue(at.isBefore(Instant.parse(credentials.get(i - 1).get("notAfter").asText())), "renewed before expiry");
+                }
+                List<String> failures = events.stream().map(e -> e.path("event").asText())
+                        .filter(t -> t.contains("FAILED") || t.equals("EXPIRED")).toList();
+                assertEquals(List.of(), failures, "no failure, nothing expired");
+                assertEquals(credentials.size(), emu.stats().certificatesIssued(), "one issuance per renewal");
+
+                // no growth: the last sample against the first taken after warm-up
+                long[] first = samples.get(Math.min(1, samples.size() - 1));
+                long[] last = samples.get(samples.size() - 1);
+                StringBuilder table = new StringBuilder("agent soak " + length + ": VmRSS KiB / fds per sample:");
+                samples.forEach(s -> table.append(' ').append(s[0]).append('/').append(s[1]));
+                System.out.println(table);
+                assertTrue(last[1] <= first[1] + 2, "open files do not grow: " + table);
+                assertTrue(last[0] <= first[0] * 1.25 + 4096, "RSS does not grow: " + table);
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+package io.msiagent.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.msiagent.cli.emulator.EmulatorPath;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The library in fresh JVMs against the emulator: what a user's process sees across starts, renewals and rotations. */
+@Timeout(180)
+class EndToEndProcessTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void coldAcquireThenRestartIsServedFromTheStoreWithoutCallingImds() throws Exception {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1))) {
+            Path ca = Proof.caFile(emu, tmp);
+            Path store = tmp.resolve("store");
+
+            JsonNode first = Proof.runChild(tmp, Proof.childArgs("acquire", emu, ca, store), 60);
+            assertTrue(first.get("keyMatches").asBoolean());
+            assertEquals(1, emu.stats().certificatesIssued(), "a cold start issues exactly one certificate");
+            assertEquals(1, emu.stats().calls(EmulatorPath.PLATFORM_METADATA));
+            assertEquals(first.get("x5t").asText(), Proof.storedX5t(store), "the issued credential is on disk");
+
+            emu.reset();
+            JsonNode second = Proof.runChild(tmp, Proof.childArgs("acquire", emu, ca, store), 60);
+            assertEquals(first.get("x5t").asText(), second.get("x5t").asText(), "the restart serves the stored credential");
+            assertEquals(0, emu.stats().calls(EmulatorPath.PLATFORM_METADATA) + emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL)
+                    + emu.stats().calls(EmulatorPath.TOKEN), "a restart with a fresh stored credential makes zero IMDS calls");
+            assertTrue(second.get("keyMatches").asBoolean());
+        }
+    }
+
+    @Test
+    void renewsAtHalfLifeInTheBackgroundAndPersistsTheSuccessor() throws Exception {
+        Duration lifetime = Duration.ofSeconds(20);
+        try (ImdsEmulator emu = Proof.emulator(lifetime)) {
+            Path ca = Proof.caFile(emu, tmp);
+            Path store = tmp.resolve("store");
+            JsonNode r = Proof.runChild(tmp, Proof.childArgs("renew", emu, ca, store, "timeout=40"), 90);
+
+            JsonNode before = r.get("before");
+            long notBefore = before.get("notBeforeMillis").asLong();
+            long renewAt = before.get("renewAtMillis").asLong();
+            long life = before.get("notAfterMillis").asLong() - notBefore;
+            assertEquals(lifetime.toMillis(), life, 1000);
+            double share = (renewAt - notBefore) / (double) life;
+            assertTrue(share >= 0.45 && share <= 0.55, "renewAt is at half-life ± 5 %: " + share);
+            long late = r.get("eventMillis").asLong() - renewAt;
+            assertTrue(late >= 0 && late < 3000, "renewed on time (within 3 s after renewAt): " + late + " ms");
+            assertTrue(r.get("renewedAtMillis").asLong() < before.get("notAfterMillis").asLong(), "renewed before expiry");
+            assertNotEquals(before.get("x5t").asText(), r.get("after").get("x5t").asText());
+            assertEquals(r.get("after").get("x5t").asText(), r.get("served").asText(), "callers get the successor");
+            assertEquals(r.get("after").get("x5t").asText(), r.get("stored").asText(), "the successor is persisted");
+            assertEquals(0, r.get("failures").asLong());
+            assertEquals(2, emu.stats().certificatesIssued(), "one cold issuance, one renewal: " + r.get("events") + " " + emu.stats());
+        }
+    }
+
+    @Test
+    void rotationUnderLoadFailsNoCaller() throws Exception {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1))) {
+            Path ca = Proof.caFile(emu, tmp);
+            Path store = tmp.resolve("store");
+            JsonNode r = Proof.runChild(tmp, Proof.childArgs("rotate", emu, ca, store, "threads=8", "refreshes=5"), 120);
+            assertEquals(0, r.get("failures").asLong(), "first failure: " + r.get("firstFailure"));
+            assertTrue(r.get("calls").asLong() > 50, "callers ran during the rotations: " + r.get("calls"));
+            assertEquals(6, emu.stats().certificatesIssued(), "1 cold + 5 forced rotations");
+            assertEquals(6, r.get("finalGeneration").asLong());
+            assertTrue(r.get("generationsSeen").asInt() >= 2, "callers saw the rotations: " + r.get("generationsSeen"));
+            assertTrue(r.get("tokenBindingsSeen").asInt() >= 2, "tokens followed the rotations: " + r.get("tokenBindingsSeen"));
+            assertTrue(r.get("keyMatches").asBoolean());
+            assertEquals(Proof.storedX5t(store), Proof.runChild(tmp, Proof.childArgs("load", emu, ca, store), 60).get("x5t").asText());
+        }
+    }
+}

@@ -1,0 +1,182 @@
+package io.msiagent.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msiagent.cli.emulator.EmulatorPath;
+import io.msiagent.cli.emulator.Fault;
+import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.core.CertificateValidationException;
+import io.msiagent.core.IssuanceException;
+import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.core.MsiCredentialException;
+import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.TokenAcquisitionException;
+import io.msiagent.imds.ImdsException;
+import io.msiagent.imds.ImdsV1OnlyException;
+import io.msiagent.imds.MalformedResponseException;
+import io.msiagent.imds.TokenEndpointException;
+import io.msiagent.tests.child.Stack;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every emulator fault × two starting states. With a valid credential, callers are never failed
+ * and the store keeps it (same thumbprint on disk, and a restarted process is served from it).
+ * Without one, the error is typed (which core exception, which imds cause) and its message names
+ * the cause. A fault the client is meant to tolerate ({@code error == null}) must let the call succeed.
+ * IMDS retries run the whole retry table without back-off waits (no-op Sleeper).
+ */
+@Timeout(60)
+class ImdsFaultMatrixTest {
+    private static final String RESOURCE = "https://management.azure.com";
+    /** More than any retry budget (410 allows 8 attempts). */
+    private static final int PERSISTENT = 30;
+
+    /** One fault, where it is injected, and what a caller without a credential must get. */
+    record Case(String name, EmulatorPath path, Fault fault, Class<? extends MsiCredentialException> error,
+            Class<? extends Exception> cause, String messageNames) {
+        boolean onTokenEndpoint() {
+            return path == EmulatorPath.TOKEN;
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Case> cases() {
+        EmulatorPath pm = EmulatorPath.PLATFORM_METADATA;
+        EmulatorPath ic = EmulatorPath.ISSUE_CREDENTIAL;
+        EmulatorPath tk = EmulatorPath.TOKEN;
+        Class<IssuanceException> iss = IssuanceException.class;
+        Class<CertificateValidationException> cv = CertificateValidationException.class;
+        List<Case> c = new ArrayList<>();
+        c.add(new Case("metadata 404 (IMDS v1 only)", pm, Fault.status(404), iss, ImdsV1OnlyException.class, "IMDS v1 only"));
+        c.add(new Case("issuecredential 404", ic, Fault.status(404), iss, ImdsException.class, "404"));
+        c.add(new Case("metadata 410", pm, Fault.status(410), iss, ImdsException.class, "410"));
+        c.add(new Case("issuecredential 410", ic, Fault.status(410), iss, ImdsException.class, "410"));
+        c.add(new Case("issuecredential 429 Retry-After", ic, Fault.status(429, Duration.ofSeconds(1)), iss, ImdsException.class, "429"));
+        c.add(new Case("metadata 500", pm, Fault.status(500), iss, ImdsException.class, "500"));
+        c.add(new Case("issuecredential 500", ic, Fault.status(500), iss, ImdsException.class, "500"));
+        c.add(new Case("metadata 503", pm, Fault.status(503), iss, ImdsException.class, "503"));
+        c.add(new Case("issuecredential 503", ic, Fault.status(503), iss, ImdsException.class, "503"));
+        c.add(new Case("metadata delay beyond read timeout", pm, Fault.delay(Duration.ofMillis(2500)), iss, ImdsException.class, "no reply"));
+        c.add(new Case("issuecredential delay beyond read timeout", ic, Fault.delay(Duration.ofMillis(2500)), iss, ImdsException.class, "no reply"));
+        c.add(new Case("metadata garbage body", pm, Fault.garbageJson(), iss, MalformedResponseException.class, "platformmetadata"));
+        c.add(new Case("issuecredential garbage body", ic, Fault.garbageJson(), iss, MalformedResponseException.class, "issuecredential"));
+        c.add(new Case("metadata truncated body", pm, Fault.truncatedJson(), iss, MalformedResponseException.class, "platformmetadata"));
+        c.add(new Case("issuecredential truncated body", ic, Fault.truncatedJson(), iss, MalformedResponseException.class, "issuecredential"));
+        c.add(new Case("metadata huge body", pm, Fault.hugeBody(3L << 20), iss, MalformedResponseException.class, "platformmetadata"));
+        c.add(new Case("issuecredential huge body", ic, Fault.hugeBody(3L << 20), iss, MalformedResponseException.class, "issuecredential"));
+        c.add(new Case("metadata missing clientId", pm, Fault.missingFields("clientId"), iss, MalformedResponseException.class, "clientId"));
+        c.add(new Case("metadata missing tenantId", pm, Fault.missingFields("tenantId"), iss, MalformedResponseException.class, "tenantId"));
+        c.add(new Case("issuecredential missing certificate", ic, Fault.missingFields("certificate"), iss, MalformedResponseException.class, "certificate"));
+        c.add(new Case("metadata wrong Server header", pm, Fault.wrongServerHeader(), iss, ImdsException.class, "Server"));
+        // Protocol §: only getplatformmetadata's Server header is checked (MSAL.NET's rule); issuecredential's is not.
+        c.add(new Case("issuecredential wrong Server header (tolerated)", ic, Fault.wrongServerHeader(), null, null, null));
+        c.add(new Case("metadata missing Server header", pm, Fault.missingServerHeader(), iss, ImdsException.class, "Server"));
+        c.add(new Case("certificate for another key", ic, Fault.certificateForOtherKey(), cv, null, "key"));
+        c.add(new Case("expired certificate", ic, Fault.expiredCertificate(), cv, null, "expired"));
+        c.add(new Case("future-dated certificate", ic, Fault.futureCertificate(), cv, null, "not valid before"));
+        c.add(new Case("metadata dropped connection", pm, Fault.dropConnection(), iss, ImdsException.class, "no reply"));
+        c.add(new Case("issuecredential dropped connection", ic, Fault.dropConnection(), iss, ImdsException.class, "no reply"));
+        c.add(new Case("token endpoint invalid_client", tk, Fault.invalidClient(), TokenAcquisitionException.class, TokenEndpointException.class, "invalid_client"));
+        c.add(new Case("token endpoint refuses the client certificate (TLS)", tk, Fault.tlsRefusal(), TokenAcquisitionException.class, TokenEndpointException.class, "no reply"));
+        c.add(new Case("token endpoint 503", tk, Fault.status(503), TokenAcquisitionException.class, TokenEndpointException.class, "503"));
+        return c;
+    }
+
+    static Stream<Arguments> withoutCredential() {
+        return cases().stream().map(Arguments::of);
+    }
+
+    static Stream<Arguments> withValidCredential() {
+        return cases().stream().map(Arguments::of);
+    }
+
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest(name = "no credential: {0}")
+    @MethodSource("withoutCredential")
+    void withoutACredentialTheErrorIsTypedAndNamesTheCause(Case c) {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1));
+                MsiCredentialCache cache = Proof.fastCache(emu, tmp).build()) {
+            emu.faults().next(c.path(), PERSISTENT, c.fault());
+            if (c.error() == null) {
+                assertEquals(cache.get().x5tS256(), Proof.storedX5t(tmp), "tolerated: issued and persisted");
+                return;
+            }
+            MsiCredentialException e;
+            if (c.onTokenEndpoint()) {
+                e = assertThrows(MsiCredentialException.class, () -> cache.acquireToken(RESOURCE));
+            } else {
+                e = assertThrows(MsiCredentialException.class, cache::get);
+                assertNull(Proof.storedX5t(tmp), "nothing was persisted");
+            }
+            assertInstanceOf(c.error(), e, () -> describe(e));
+            if (c.cause() != null) {
+                assertInstanceOf(c.cause(), e.getCause(), () -> describe(e));
+            }
+            assertTrue(e.getMessage().contains(c.messageNames()), () -> "the message names the cause (" + c.messageNames() + "): " + describe(e));
+            assertTrue(emu.stats().faultsInjected(c.path()) >= 1, "the fault was exercised");
+        }
+    }
+
+    @ParameterizedTest(name = "valid credential: {0}")
+    @MethodSource("withValidCredential")
+    void withAValidCredentialCallersAreNeverFailedAndTheStoreKeepsIt(Case c) {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1));
+                MsiCredentialCache cache = Proof.fastCache(emu, tmp).build()) {
+            MtlsCredential before = cache.get();
+            if (c.onTokenEndpoint()) {
+                cache.acquireToken(RESOURCE);
+            }
+            emu.faults().next(c.path(), PERSISTENT, c.fault());
+            if (c.error() == null) {
+                MtlsCredential renewed = cache.refresh();
+                assertEquals(renewed.x5tS256(), Proof.storedX5t(tmp), "tolerated: renewed and persisted");
+                return;
+            }
+
+            MsiCredentialException e = assertThrows(MsiCredentialException.class,
+                    c.onTokenEndpoint() ? () -> cache.acquireToken(RESOURCE + "/other") : cache::refresh,
+                    "the failed operation itself reports the failure");
+            assertInstanceOf(c.error(), e, () -> describe(e));
+
+            MtlsCredential served = cache.get();
+            assertTrue(served.notAfter().isAfter(java.time.Instant.now()), "a valid credential is served");
+            assertTrue(Stack.keyMatchesCertificate(served));
+            String stored = Proof.storedX5t(tmp);
+            assertNotNull(stored);
+            if (!c.onTokenEndpoint()) {
+                assertEquals(before.x5tS256(), served.x5tS256(), "callers keep the credential the failed renewal would have replaced");
+                assertEquals(before.x5tS256(), stored, "the store keeps it (same thumbprint on disk)");
+                assertEquals(before.x5tS256(), cache.acquireToken(RESOURCE).x5tS256(), "cached tokens keep working");
+                try (MsiCredentialCache restarted = Proof.fastCache(emu, tmp).build()) {
+                    assertEquals(before.x5tS256(), restarted.get().x5tS256(), "a restarted process is served from the store despite the fault");
+                }
+            } else {
+                assertEquals(served.x5tS256(), stored, "what is served is what is stored");
+            }
+        }
+    }
+
+    private static String describe(Throwable e) {
+        return e.getClass().getName() + ": " + e.getMessage() + (e.getCause() != null ? " / cause " + e.getCause().getClass().getName() + ": " + e.getCause().getMessage() : "");
+    }
+}
