@@ -5,8 +5,8 @@ import io.msiagent.core.KeyProtection;
 import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.PlatformDefaults;
 import io.msiagent.core.StoreException;
-import io.msiagent.core.spi.KeyAttestor;
 import io.msiagent.core.spi.KeyProvider;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.spi.StoreLock;
@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -217,31 +216,20 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     static Check keyProtection() {
-        KeyProvider best = null;
-        for (KeyProvider p : ServiceLoader.load(KeyProvider.class)) {
-            if (p.isSupported() && (best == null || p.bestAvailableProtection().compareTo(best.bestAvailableProtection()) > 0)) {
-                best = p;
-            }
-        }
-        if (best == null) {
-            return Check.fail("key-protection", "no key provider is supported on this platform");
-        }
-        KeyProtection level = best.bestAvailableProtection();
-        String detail = level + " from key provider '" + best.name() + "'";
+        KeyProvider provider = PlatformDefaults.keyProvider();
+        KeyProtection level = provider.bestAvailableProtection();
+        String detail = level + " from key provider '" + provider.name() + "'";
         return level == KeyProtection.SOFTWARE
                 ? Check.warn("key-protection", detail + ": the private key is software (0600 file); no TPM/KeyGuard provider here")
                 : Check.pass("key-protection", detail + ": non-exportable");
     }
 
     static Check attestation() {
-        for (KeyAttestor a : ServiceLoader.load(KeyAttestor.class)) {
-            if (a.isSupported()) {
-                String why = a.unavailableReason();
-                return why == null ? Check.pass("attestation", "available ('" + a.name() + "')")
-                        : Check.warn("attestation", "'" + a.name() + "' unavailable: " + why);
-            }
-        }
-        return Check.warn("attestation", "no key attestor on this platform: credentials are unattested, tokens bearer over mTLS");
+        return PlatformDefaults.keyAttestor()
+                .map(a -> a.unavailableReason() == null ? Check.pass("attestation", "available ('" + a.name() + "')")
+                        : Check.warn("attestation", "'" + a.name() + "' unavailable: " + a.unavailableReason()))
+                .orElseGet(() -> Check.warn("attestation",
+                        "no key attestor on this platform: credentials are unattested, tokens bearer over mTLS"));
     }
 
     private Check tokenEndpoint(Setup setup, MtlsCredential stored) {

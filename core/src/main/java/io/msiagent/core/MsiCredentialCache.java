@@ -181,8 +181,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.clock = b.clock;
         this.issuer = b.issuer != null ? b.issuer : IssuerGateway.of(b.imdsClient != null ? b.imdsClient : ImdsClient.builder().build());
         this.store = b.store != null ? b.store : defaultStore(b.persistence, clock);
-        this.keyProvider = b.keyProvider != null ? b.keyProvider : defaultKeyProvider();
-        this.attestor = b.attestorSet ? b.attestor : defaultAttestor();
+        this.keyProvider = b.keyProvider != null ? b.keyProvider : PlatformDefaults.keyProvider();
+        this.attestor = b.attestorSet ? b.attestor : PlatformDefaults.keyAttestor().orElse(null);
         this.minimumProtection = b.minimumProtection;
         this.ownsExecutor = b.executor == null;
         this.executor = b.executor != null ? b.executor : defaultExecutor();
@@ -1225,32 +1225,6 @@ public final class MsiCredentialCache implements AutoCloseable {
             LOG.info("No platform credential store available; credentials live in memory only");
         }
         return new InMemoryCredentialStore();
-    }
-
-    /**
-     * The strongest supported platform provider. Core's software provider is deliberately not
-     * registered with ServiceLoader: it is only the fallback, so that on a tie a platform provider
-     * wins (on Windows without VBS or TPM, the CNG software KSP, whose keys the Windows store can
-     * link to a certificate, where a JCA software key could not be persisted).
-     */
-    private static KeyProvider defaultKeyProvider() {
-        KeyProvider best = null;
-        for (KeyProvider provider : ServiceLoader.load(KeyProvider.class)) {
-            if (provider.isSupported()
-                    && (best == null || provider.bestAvailableProtection().compareTo(best.bestAvailableProtection()) > 0)) {
-                best = provider;
-            }
-        }
-        return best != null ? best : new SoftwareKeyProvider();
-    }
-
-    private static KeyAttestor defaultAttestor() {
-        for (KeyAttestor attestor : ServiceLoader.load(KeyAttestor.class)) {
-            if (attestor.isSupported()) {
-                return attestor;
-            }
-        }
-        return null;
     }
 
     private static ScheduledExecutorService defaultExecutor() {
