@@ -23,7 +23,7 @@ final class AcquireCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Setup setup = new Setup(root);
-        AuditLog audit = AuditLog.beside(setup.storeDirectory());
+        AuditLog audit = AuditLog.beside(setup.auditDirectory());
         long start = System.nanoTime();
         try (MsiCredentialCache cache = setup.newCache()) {
             MtlsCredential c = cache.get();

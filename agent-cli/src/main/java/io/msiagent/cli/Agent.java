@@ -58,8 +58,8 @@ final class Agent {
     // Touched on the scheduler thread only, except `cache` (read by shutdown) and the volatile flags.
     private volatile MsiCredentialCache cache;
     private volatile boolean stopping;
-    private int startAttempts;
-    private int failedAttempts;
+    private volatile int startAttempts;
+    private volatile int failedAttempts;
     private int reacquireAttempts;
     private Instant nextReacquire = Instant.MIN;
     private volatile String trigger;
@@ -166,7 +166,7 @@ final class Agent {
             reacquireAttempts = 0;
             MtlsCredential stored = r.credential().orElseThrow();
             boolean foreign = !store.savedHere(stored.x5tS256()) && (held == null || !held.x5tS256().equals(stored.x5tS256()));
-            boolean better = held == null || stored.notAfter().isAfter(held.notAfter());
+            boolean better = held == null || !stored.notAfter().isBefore(held.notAfter());
             if (foreign && better && now.isBefore(stored.notAfter())) {
                 adopt(stored);
             }

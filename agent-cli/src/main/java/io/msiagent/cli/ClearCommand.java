@@ -18,7 +18,7 @@ final class ClearCommand implements Callable<Integer> {
         Setup setup = new Setup(root);
         List<String> removed = setup.store().delete(setup.identity());
         if (!removed.isEmpty()) {
-            AuditLog.beside(setup.storeDirectory()).append(setup.identity(), "cleared", null, "clear", "success", null, null);
+            AuditLog.beside(setup.auditDirectory()).append(setup.identity(), "cleared", null, "clear", "success", null, null);
         }
         if (root.json) {
             Map<String, Object> m = new LinkedHashMap<>();

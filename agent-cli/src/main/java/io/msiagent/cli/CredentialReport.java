@@ -11,9 +11,12 @@ import java.util.Map;
  * for MISSING/INVALID the credential fields (and {@code source}) are null and {@code reason} says why.
  */
 final class CredentialReport {
-    /** Where the credential came from: {@code memory}, {@code store} or {@code imds}. */
+    /**
+     * Where the credential came from: {@code store} or {@code imds}. (The contract's third value,
+     * {@code memory}, needs a long-lived cache; a one-shot command never has one.)
+     */
     enum Source {
-        MEMORY, STORE, IMDS;
+        STORE, IMDS;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -105,7 +105,8 @@ final class DemoCommand implements Callable<Integer> {
             PlatformMetadata md = imds.platformMetadata(identity.selector());
             say("GET " + emu.imdsEndpoint() + "/metadata/identity/getplatformmetadata answered:");
             say("  clientId " + md.clientId() + ", tenantId " + md.tenantId());
-            say("  cuId " + md.cuId() + ", attestation endpoint " + md.attestationEndpoint());
+            say("  cuId (goes into the CSR): vmId " + md.cuId().vmId() + (md.cuId().vmssId() != null ? ", vmssId " + md.cuId().vmssId() : "")
+                    + "; attestation endpoint " + md.attestationEndpoint());
 
             MtlsCredential first;
             try (MsiCredentialCache cache = caches.build()) {

@@ -66,6 +66,7 @@ final class DoctorCommand implements Callable<Integer> {
         checks.add(clockSkew(probe));
         checks.add(storePermissions(setup));
         checks.add(storeLocks(setup));
+        checks.add(leftoverTempFiles(setup));
         MtlsCredential stored = null;
         try {
             LoadResult r = setup.store().inspect(identity);
@@ -169,6 +170,28 @@ final class DoctorCommand implements Callable<Integer> {
             return Check.pass("store-lock", "free (a held lock dies with its process: it cannot go stale)");
         } catch (StoreException e) {
             return Check.warn("store-lock", "busy: " + e.getMessage() + " (an agent or another process is renewing now)");
+        }
+    }
+
+    /** Temp files of an atomic write (".tmp-" in the name) older than a minute: a writer crashed mid-save. */
+    static Check leftoverTempFiles(Setup setup) {
+        Path dir = setup.storeDirectory();
+        if (dir == null || !Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return Check.pass("store-temp-files", "none");
+        }
+        Instant old = Instant.now().minus(Duration.ofMinutes(1));
+        try (var files = Files.list(dir)) {
+            List<String> leftovers = files.filter(p -> p.getFileName().toString().contains(".tmp-")).filter(p -> {
+                try {
+                    return Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(old);
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }).map(Path::toString).toList();
+            return leftovers.isEmpty() ? Check.pass("store-temp-files", "none")
+                    : Check.warn("store-temp-files", "left by an interrupted save (safe to delete): " + String.join(", ", leftovers));
+        } catch (java.io.IOException e) {
+            return Check.warn("store-temp-files", dir + ": cannot list (" + e.getMessage() + ")");
         }
     }
 

@@ -11,7 +11,6 @@ import io.msiagent.imds.TokenEndpointException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import javax.net.ssl.SSLException;
 
 /**
@@ -46,7 +45,7 @@ final class Failures {
             if (t instanceof IssuanceException || t instanceof CertificateValidationException
                     || t instanceof TokenAcquisitionException || t instanceof AttestationException
                     || t instanceof ImdsException || t instanceof TokenEndpointException || t instanceof SSLException
-                    || t instanceof IOException || t instanceof UncheckedIOException && t.getCause() instanceof java.net.SocketException) {
+                    || t instanceof IOException) {
                 return ExitCodes.REMOTE_FAILURE;
             }
             if (t instanceof KeyProtectionException) {

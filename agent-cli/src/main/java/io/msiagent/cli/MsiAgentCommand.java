@@ -24,8 +24,9 @@ import picocli.CommandLine.Spec;
         description = "Keeps this machine's MSI v2 PoP credential (an mTLS client certificate from IMDS) fresh in the store.",
         subcommands = {AcquireCommand.class, StatusCommand.class, RenewCommand.class, ClearCommand.class, RunCommand.class,
                 TokenCommand.class, DoctorCommand.class, EmulatorCommand.class, DemoCommand.class},
-        footer = {"", "Exit codes: 0 success; 1 status: renewal due / doctor: a check failed; 2 no usable credential;",
-                "3 IMDS, token endpoint or network failure; 4 store failure; 64 usage error."})
+        footer = {"", "Exit codes: 0 success; 1 status: renewal due, doctor: a check failed;",
+                "  2 no usable credential; 3 IMDS, token endpoint or network failure;",
+                "  4 store failure; 64 usage error."})
 public final class MsiAgentCommand implements Callable<Integer> {
     static final String ENV_STORE_DIR = "MSI_AGENT_STORE_DIR";
     static final String ENV_TRUST_CA = "MSI_AGENT_TRUST_CA";
@@ -38,7 +39,7 @@ public final class MsiAgentCommand implements Callable<Integer> {
     String imdsEndpoint;
 
     @Option(names = "--store-dir", paramLabel = "DIR", scope = ScopeType.INHERIT,
-            description = "Credential store directory (env MSI_AGENT_STORE_DIR; Linux default ${XDG_CONFIG_HOME:-~/.config}/msal/certs).")
+            description = "Credential store directory (env MSI_AGENT_STORE_DIR; Linux default $${XDG_CONFIG_HOME:-~/.config}/msal/certs).")
     Path storeDir;
 
     @Option(names = "--client-id", paramLabel = "ID", scope = ScopeType.INHERIT, description = "A user-assigned identity by client id.")

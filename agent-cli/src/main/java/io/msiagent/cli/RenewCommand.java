@@ -19,7 +19,7 @@ final class RenewCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Setup setup = new Setup(root);
-        AuditLog audit = AuditLog.beside(setup.storeDirectory());
+        AuditLog audit = AuditLog.beside(setup.auditDirectory());
         long start = System.nanoTime();
         try (MsiCredentialCache cache = setup.newCache()) {
             MtlsCredential c;

@@ -27,13 +27,16 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
+        if (metricsPort != null && (metricsPort < 0 || metricsPort > 65535)) {
+            throw new UsageException("--metrics-port " + metricsPort + ": not a port number (0-65535)");
+        }
         Setup setup = new Setup(root);
         Clock clock = Clock.systemUTC();
         AgentEvents events = new AgentEvents(root.io().out(), root.json, setup.identity(), clock);
         AgentMetrics metrics = new AgentMetrics(setup.identity(), clock);
         var cas = root.trustedCas();
         MetricsServer server = metricsPort == null ? null : new MetricsServer(metricsPort, metrics);
-        Agent agent = new Agent(setup.identity(), setup.store(), setup::newCache, events, AuditLog.beside(setup.storeDirectory()),
+        Agent agent = new Agent(setup.identity(), setup.store(), setup::newCache, events, AuditLog.beside(setup.auditDirectory()),
                 metrics, onRenew, root.io().err(), clock);
         Map<String, Object> started = events.event("STARTED");
         started.put("version", Version.current());

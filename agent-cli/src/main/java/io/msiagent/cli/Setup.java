@@ -36,6 +36,28 @@ final class Setup {
         return store.delegate() instanceof LinuxCredentialStore linux ? linux.directory() : null;
     }
 
+    /**
+     * Where the audit log lives: beside the store on Linux, {@code %LOCALAPPDATA%\\msi-agent} where the
+     * store is not a directory (Windows); null when neither is known.
+     */
+    Path auditDirectory() {
+        Path dir = storeDirectory();
+        if (dir != null) {
+            return dir;
+        }
+        String localAppData = options.io().env().get("LOCALAPPDATA");
+        if (localAppData == null || localAppData.isBlank()) {
+            return null;
+        }
+        Path d = Path.of(localAppData, "msi-agent");
+        try {
+            java.nio.file.Files.createDirectories(d);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+        return d;
+    }
+
     ImdsClient imdsClient() {
         return ImdsClient.builder().endpoint(options.imdsEndpoint()).build();
     }

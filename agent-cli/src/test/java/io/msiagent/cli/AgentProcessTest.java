@@ -161,7 +161,13 @@ class AgentProcessTest {
         try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofHours(1)).build())) {
             Cli cli = new Cli(emu, tmp.resolve("certs"));
             try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir())) {
-                agent.await("ACQUIRED", FIRST_EVENT);
+                JsonNode acquired = agent.await("ACQUIRED", FIRST_EVENT);
+                long imdsCalls = emu.stats().calls(EmulatorPath.PLATFORM_METADATA) + emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL);
+                Cli.Result other = cli.run("acquire", "--json");
+                assertEquals("store", other.json().get("source").asText(), "another process finds the agent's credential");
+                assertEquals(acquired.get("x5tS256").asText(), other.json().get("x5tS256").asText());
+                assertEquals(imdsCalls, emu.stats().calls(EmulatorPath.PLATFORM_METADATA) + emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL));
+
                 Cli.Result renewed = cli.run("renew", "--json");
                 assertEquals(0, renewed.code(), renewed::toString);
                 String x5t = renewed.json().get("x5tS256").asText();

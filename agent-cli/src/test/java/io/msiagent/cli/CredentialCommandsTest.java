@@ -206,6 +206,21 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void aSymlinkedStoreIsAStoreFailureNamingThePath() throws Exception {
+        Path real = Files.createDirectory(tmp.resolve("real"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        Cli linked = new Cli(emu, link);
+        Cli.Result r = linked.run("acquire");
+        assertEquals(4, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: ") && r.err().contains(link.toString()), r.err());
+        Cli.Result status = linked.run("status", "--json");
+        assertEquals(2, status.code(), status::toString);
+        assertEquals("INVALID", status.json().get("state").asText());
+        assertTrue(status.json().get("reason").asText().contains("symbolic link"), status.out());
+    }
+
+    @Test
     void clearRemovesTheEntry() {
         assertEquals(0, cli.run("acquire").code());
         Cli.Result r = cli.run("clear", "--json");
@@ -272,6 +287,9 @@ class CredentialCommandsTest {
         assertEquals(64, badType.code(), badType::toString);
         assertTrue(badType.err().contains("mtls_pop or bearer"), badType.err());
         assertEquals(64, cli.runExactly().code(), "no command");
+        Cli.Result badPort = cli.run("run", "--metrics-port", "70000");
+        assertEquals(64, badPort.code(), badPort::toString);
+        assertTrue(badPort.err().contains("--metrics-port"), badPort.err());
         Cli.Result badCa = cli.run("--trust-ca", tmp.resolve("nope.pem").toString(), "token", "--resource", "x");
         assertEquals(64, badCa.code(), badCa::toString);
         assertTrue(badCa.err().contains("nope.pem"), badCa.err());

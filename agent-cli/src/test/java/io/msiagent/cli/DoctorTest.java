@@ -46,9 +46,22 @@ class DoctorTest {
         assertEquals("PASS", results.get("clock-skew"));
         assertEquals("PASS", results.get("store-permissions"));
         assertEquals("PASS", results.get("store-lock"));
+        assertEquals("PASS", results.get("store-temp-files"));
         assertEquals("PASS", results.get("credential"));
         assertEquals("PASS", results.get("token-endpoint"), json.out());
         assertTrue(results.containsKey("proxy") && results.containsKey("key-protection") && results.containsKey("attestation"));
+    }
+
+    @Test
+    void aStaleTempFileIsAWarning() throws Exception {
+        Cli cli = new Cli(EMULATOR.emulator(), tmp.resolve("certs"));
+        assertEquals(0, cli.run("acquire").code());
+        Path stale = cli.storeDir().resolve(".msal_mtls.pem.tmp-0123abcd");
+        Files.write(stale, new byte[0]);
+        Files.setLastModifiedTime(stale, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        Cli.Result r = cli.run("doctor", "--json");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("WARN", byCheck(r.json()).get("store-temp-files"), r.out());
     }
 
     @Test

@@ -4,6 +4,7 @@ import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
+import java.security.interfaces.RSAKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.MGF1ParameterSpec;
@@ -18,13 +19,17 @@ public final class KeyMatch {
 
     /**
      * True when {@code privateKey} is the private half of {@code publicKey}. RSA keys whose CRT
-     * parameters are readable are compared by modulus and exponent; keys that never leave their
-     * provider (CNG handles) are checked with a sign-and-verify probe.
+     * parameters are readable are compared by modulus and exponent; RSA handles that expose only
+     * their modulus (CNG keys) by modulus — a PSS sign probe would wrongly reject TPM keys that
+     * cannot do PSS; anything else is checked with a sign-and-verify probe.
      */
     public static boolean matches(PublicKey publicKey, PrivateKey privateKey) {
         if (publicKey instanceof RSAPublicKey pub && privateKey instanceof RSAPrivateCrtKey priv) {
             return pub.getModulus().equals(priv.getModulus())
                     && pub.getPublicExponent().equals(priv.getPublicExponent());
+        }
+        if (publicKey instanceof RSAPublicKey pub && privateKey instanceof RSAKey priv && priv.getModulus() != null) {
+            return pub.getModulus().equals(priv.getModulus());
         }
         return signProbe(publicKey, privateKey);
     }

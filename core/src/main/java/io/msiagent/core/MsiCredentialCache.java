@@ -1037,6 +1037,12 @@ public final class MsiCredentialCache implements AutoCloseable {
         return new InMemoryCredentialStore();
     }
 
+    /**
+     * The strongest supported platform provider. Core's software provider is deliberately not
+     * registered with ServiceLoader: it is only the fallback, so that on a tie a platform provider
+     * wins (on Windows without VBS or TPM, the CNG software KSP, whose keys the Windows store can
+     * link to a certificate, where a JCA software key could not be persisted).
+     */
     private static KeyProvider defaultKeyProvider() {
         KeyProvider best = null;
         for (KeyProvider provider : ServiceLoader.load(KeyProvider.class)) {

@@ -183,4 +183,31 @@ class AcquireTokenTest {
         cache.replan();
         assertNotEquals(first.token(), cache.acquireToken(ARM).token());
     }
+
+    @Test
+    void anAttestedCredentialGetsAPopTokenByDefault() {
+        cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
+                .keyAttestor(new io.msiagent.core.spi.KeyAttestor() {
+                    @Override
+                    public String name() {
+                        return "fake-maa";
+                    }
+
+                    @Override
+                    public boolean isSupported() {
+                        return true;
+                    }
+
+                    @Override
+                    public java.util.Optional<String> attest(io.msiagent.core.spi.ManagedKey key, String endpoint, String clientId) {
+                        return java.util.Optional.of("jwt");
+                    }
+
+                    @Override
+                    public String unavailableReason() {
+                        return null;
+                    }
+                }).clock(clock).executor(executor).tokenGateway(endpoint).build();
+        assertEquals(TokenType.MTLS_POP, cache.acquireToken(ARM).tokenType());
+    }
 }

@@ -43,6 +43,7 @@ final class FakeIssuer implements IssuerGateway {
     volatile int failures;
     volatile boolean down;
     volatile CountDownLatch gate;
+    volatile String lastAttestationToken;
 
     FakeIssuer(Clock clock) {
         this.clock = clock;
@@ -66,6 +67,7 @@ final class FakeIssuer implements IssuerGateway {
     @Override
     public IssuedCredential issueCredential(IdentitySelector identity, byte[] csrDer, String attestationToken) {
         issueCalls.incrementAndGet();
+        lastAttestationToken = attestationToken;
         CountDownLatch g = gate;
         if (g != null) {
             try {

@@ -89,6 +89,7 @@ class KeyManagerRotationTlsTest {
                 while (!listener.isClosed()) {
                     try {
                         SSLSocket s = (SSLSocket) listener.accept();
+                        s.setTcpNoDelay(true);
                         accepted.incrementAndGet();
                         handlers.execute(() -> serve(s, seenByServer, serverFailures));
                     } catch (Exception e) {
@@ -113,6 +114,8 @@ class KeyManagerRotationTlsTest {
                     // A distinct peer host per connection defeats session resumption: every handshake is a full one.
                     try (Socket raw = new Socket(InetAddress.getLoopbackAddress(), port);
                          SSLSocket s = (SSLSocket) factory.createSocket(raw, "h" + n + ".test", port, true)) {
+                        // Without TCP_NODELAY, Nagle and delayed ACKs stall each handshake by tens of milliseconds.
+                        raw.setTcpNoDelay(true);
                         s.setEnabledProtocols(new String[] {"TLSv1.3"});
                         s.startHandshake();
                         InputStream in = s.getInputStream();

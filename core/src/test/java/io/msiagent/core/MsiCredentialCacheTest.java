@@ -461,4 +461,59 @@ class MsiCredentialCacheTest {
         assertEquals(KeyProtection.SOFTWARE, c.keyProtection());
         assertTrue(cache.storeLocation().startsWith("memory:"), cache.storeLocation());
     }
+
+    private static io.msiagent.core.spi.KeyAttestor attestor(java.util.function.Supplier<java.util.Optional<String>> answer) {
+        return new io.msiagent.core.spi.KeyAttestor() {
+            @Override
+            public String name() {
+                return "fake-maa";
+            }
+
+            @Override
+            public boolean isSupported() {
+                return true;
+            }
+
+            @Override
+            public java.util.Optional<String> attest(io.msiagent.core.spi.ManagedKey key, String attestationEndpoint, String clientId) {
+                return answer.get();
+            }
+
+            @Override
+            public String unavailableReason() {
+                return null;
+            }
+        };
+    }
+
+    @Test
+    void anAttestedKeySendsTheTokenAndMarksTheCredentialAttested() {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(attestor(() -> java.util.Optional.of("header.payload.sig"))).clock(clock).executor(executor).build();
+        caches.add(cache);
+        assertTrue(cache.get().attested());
+        assertEquals("header.payload.sig", imds.lastAttestationToken);
+    }
+
+    @Test
+    void aFailingAttestationIsATypedErrorAndNeverADowngrade() {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(attestor(() -> {
+                    throw new IllegalStateException("MAA answered 503");
+                })).clock(clock).executor(executor).build();
+        caches.add(cache);
+        AttestationException e = assertThrows(AttestationException.class, cache::get);
+        assertTrue(e.getMessage().contains("fake-maa") && e.getMessage().contains("MAA answered 503")
+                && e.getMessage().contains("not downgraded"), e.getMessage());
+        assertEquals(0, imds.issueCalls.get(), "nothing was requested without the attestation");
+    }
+
+    @Test
+    void noAttestationAvailableMeansAnUnattestedRequestWithoutAToken() {
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(attestor(java.util.Optional::empty)).clock(clock).executor(executor).build();
+        caches.add(cache);
+        assertFalse(cache.get().attested());
+        assertEquals(null, imds.lastAttestationToken);
+    }
 }

@@ -63,6 +63,8 @@ public final class LinuxCredentialStore implements CredentialStore {
 
     private final Path directory;
     private final boolean writePkcs12;
+    private static final Duration QUARANTINE_LOCK_WAIT = Duration.ofSeconds(1);
+
     private final Duration internalLockWait;
     private final Ticker ticker;
     private final LockFiles locks;
@@ -145,7 +147,9 @@ public final class LinuxCredentialStore implements CredentialStore {
             }
             StoreLock lock;
             try {
-                lock = locks.acquire(f.lock(), internalLockWait);
+                // Short: a caller that holds the lock re-enters at once; otherwise a writer holds it,
+                // and the engine must not wait here a second time after its own lock wait ran out.
+                lock = locks.acquire(f.lock(), QUARANTINE_LOCK_WAIT);
             } catch (StoreException busy) {
                 return LoadResult.quarantined(r.problem() + "; not moved aside yet: " + busy.getMessage());
             }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -47,7 +48,7 @@ final class LockFiles {
     }
 
     StoreLock acquire(Path lockFile, Duration maxWait) {
-        Path key = lockFile.toAbsolutePath().normalize();
+        Path key = canonical(lockFile);
         Holder h = HOLDERS.computeIfAbsent(key, k -> new Holder());
         long deadline = ticker.nanoTime() + maxWait.toNanos();
         Duration pause = FIRST_PAUSE;
@@ -60,7 +61,7 @@ final class LockFiles {
                 if (inProcess) {
                     if (h.inProcess.getHoldCount() > 1) {
                         inProcess = false; // this thread already holds the file lock too
-                        return h.inProcess::unlock;
+                        return onceOnly(h.inProcess::unlock);
                     }
                     if (h.channel == null) {
                         h.channel = SecureFiles.openPrivateFile(key);
@@ -70,7 +71,7 @@ final class LockFiles {
                         h.fileLock = fl;
                         recordHolder(h.channel);
                         inProcess = false; // ownership passes to the returned handle
-                        return () -> release(h);
+                        return onceOnly(() -> release(h));
                     }
                 }
                 if (ticker.nanoTime() - deadline >= 0) {
@@ -92,6 +93,31 @@ final class LockFiles {
                 h.inProcess.unlock();
             }
         }
+    }
+
+    /**
+     * The key under which this JVM shares one holder per lock file: the directory's real path, so
+     * that two store instances naming it through different paths (a symlinked parent) share one
+     * holder. With separate holders, the second one's channel would be closed on timeout, and
+     * closing any descriptor of a file drops every fcntl lock this process holds on it.
+     */
+    private static Path canonical(Path lockFile) {
+        Path absolute = lockFile.toAbsolutePath().normalize();
+        try {
+            return absolute.getParent().toRealPath().resolve(absolute.getFileName());
+        } catch (IOException e) {
+            return absolute; // no directory yet: opening the lock file below fails with a clear message
+        }
+    }
+
+    /** A handle whose second close is a no-op, so a double close cannot release someone else's hold. */
+    private static StoreLock onceOnly(Runnable release) {
+        AtomicBoolean released = new AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) {
+                release.run();
+            }
+        };
     }
 
     /**

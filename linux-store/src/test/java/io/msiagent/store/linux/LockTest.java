@@ -79,6 +79,52 @@ class LockTest {
     }
 
     @Test
+    void aSecondPathToTheSameDirectorySharesTheLockAndNeverDropsIt() throws Exception {
+        Path real = Files.createDirectories(dir.resolve("real"));
+        Path alias = Files.createSymbolicLink(dir.resolve("alias"), real);
+        LinuxCredentialStore viaReal = LinuxCredentialStore.builder().directory(real.resolve("certs")).build();
+        LinuxCredentialStore viaAlias = LinuxCredentialStore.builder().directory(alias.resolve("certs")).build();
+        try (StoreLock held = viaReal.lock(SYSTEM, Duration.ofSeconds(5))) {
+            long inode = (Long) Files.getAttribute(real.resolve("certs/msal_mtls.lock"), "unix:ino");
+            assertTrue(heldPosixLock(inode), "the lock is held");
+            StoreException e = pool.submit(() -> assertThrows(StoreException.class,
+                    () -> viaAlias.lock(SYSTEM, Duration.ofMillis(200)))).get(30, TimeUnit.SECONDS);
+            assertTrue(e.problem().contains("another thread of this process"), e.problem());
+            // A failed attempt through the other path must not have closed a descriptor of the file:
+            // that would silently drop this process' fcntl lock while we still believe we hold it.
+            assertTrue(heldPosixLock(inode), "the kernel still has our lock after the other path's attempt");
+        }
+    }
+
+    @Test
+    void closingAHandleTwiceReleasesNothingElse() throws Exception {
+        LinuxCredentialStore s = store();
+        try (StoreLock outer = s.lock(SYSTEM, Duration.ofSeconds(5))) {
+            StoreLock inner = s.lock(SYSTEM, Duration.ofSeconds(5)); // re-entered on this thread
+            inner.close();
+            inner.close();
+            assertThrows(StoreException.class, () -> {
+                try {
+                    pool.submit(() -> s.lock(SYSTEM, Duration.ofMillis(200)).close()).get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException ex) {
+                    throw ex.getCause();
+                }
+            }, "the outer hold survives a doubled close of the inner handle");
+            outer.close();
+        }
+        pool.submit(() -> s.lock(SYSTEM, Duration.ofSeconds(5)).close()).get(30, TimeUnit.SECONDS);
+    }
+
+    private static boolean heldPosixLock(long inode) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc/locks"))) {
+            if (line.contains("POSIX") && line.contains(":" + inode + " ")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
     void anotherThreadTimesOutWithAMessageNamingTheLockAndHolder() throws Exception {
         LinuxCredentialStore s = store();
         try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(5))) {

@@ -1,0 +1,68 @@
+package io.msiagent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.msiagent.cli.emulator.EmulatorConfig;
+import io.msiagent.cli.emulator.ImdsEmulatorExtension;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI as a real process ({@code java -cp <test class path> io.msiagent.cli.Main}): exit codes, stdout, stderr. */
+class ChildProcessCliTest {
+    @RegisterExtension
+    static final ImdsEmulatorExtension EMULATOR = ImdsEmulatorExtension.with(EmulatorConfig.defaults());
+
+    @TempDir
+    Path tmp;
+
+    Cli.Result exec(Cli cli, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().keySet().removeIf(k -> k.startsWith("MSI_AGENT_"));
+        pb.environment().putAll(cli.env());
+        pb.redirectError(tmp.resolve("stderr.txt").toFile());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return new Cli.Result(p.exitValue(), out, java.nio.file.Files.readString(tmp.resolve("stderr.txt")));
+    }
+
+    @Test
+    void acquireStatusAndErrorsAsAProcess() throws Exception {
+        Path store = tmp.resolve("certs");
+        Cli cli = new Cli(EMULATOR.emulator(), store);
+        Cli.Result missing = exec(cli, "status", "--json", "--store-dir", store.toString());
+        assertEquals(2, missing.code(), missing::toString);
+        assertEquals("MISSING", missing.json().get("state").asText());
+
+        Cli.Result acquired = exec(cli, "--store-dir", store.toString(), "--json", "acquire");
+        assertEquals(0, acquired.code(), acquired::toString);
+        JsonNode j = acquired.json();
+        assertEquals("imds", j.get("source").asText());
+        assertEquals("", acquired.err(), "nothing on stderr when all is well");
+
+        Cli.Result status = exec(cli, "status", "--store-dir", store.toString());
+        assertEquals(0, status.code(), status::toString);
+        assertTrue(status.out().contains(j.get("x5tS256").asText()), status.out());
+
+        Cli.Result usage = exec(cli, "acquire", "--client-id", "a", "--resource-id", "b", "--store-dir", store.toString());
+        assertEquals(64, usage.code(), usage::toString);
+        assertTrue(usage.err().startsWith("error: "), usage.err());
+
+        Cli.Result down = exec(new Cli(null, tmp.resolve("other")), "acquire", "--store-dir", tmp.resolve("other").toString());
+        assertEquals(3, down.code(), down::toString);
+        assertEquals(1, down.err().lines().count(), down.err());
+        assertTrue(down.err().startsWith("error: "), down.err());
+    }
+}
