@@ -153,10 +153,41 @@ class ImdsFaultMatrixTest {
                 return;
             }
 
-            MsiCredentialException e = assertThrows(MsiCredentialException.class,
-                    c.onTokenEndpoint() ? () -> cache.acquireToken(RESOURCE + "/other") : cache::refresh,
-                    "the failed operation itself reports the failure");
+            // callers keep calling get() while the failing renewal runs: none of them may fail or wait for IMDS
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+            java.util.List<String> callerFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread caller = new Thread(() -> {
+                while (!stop.get()) {
+                    try {
+                        if (before.x5tS256().equals(cache.get().x5tS256()) || c.onTokenEndpoint()) {
+                            served.incrementAndGet();
+                        } else {
+                            callerFailures.add("served another credential");
+                        }
+                    } catch (RuntimeException ex) {
+                        callerFailures.add(ex.toString());
+                    }
+                }
+            }, "caller");
+            caller.start();
+            MsiCredentialException thrown;
+            try {
+                thrown = assertThrows(MsiCredentialException.class,
+                        c.onTokenEndpoint() ? () -> cache.acquireToken(RESOURCE + "/other") : cache::refresh,
+                        "the failed operation itself reports the failure");
+            } finally {
+                stop.set(true);
+                try {
+                    caller.join(10_000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            MsiCredentialException e = thrown;
             assertInstanceOf(c.error(), e, () -> describe(e));
+            assertEquals(List.of(), callerFailures, "no concurrent caller failed");
+            assertTrue(served.get() > 0, "callers were served during the failure");
 
             MtlsCredential served = cache.get();
             assertTrue(served.notAfter().isAfter(java.time.Instant.now()), "a valid credential is served");
