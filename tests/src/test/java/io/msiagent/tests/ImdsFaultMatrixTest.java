@@ -189,20 +189,20 @@ class ImdsFaultMatrixTest {
             assertEquals(List.of(), callerFailures, "no concurrent caller failed");
             assertTrue(served.get() > 0, "callers were served during the failure");
 
-            MtlsCredential served = cache.get();
-            assertTrue(served.notAfter().isAfter(java.time.Instant.now()), "a valid credential is served");
-            assertTrue(Stack.keyMatchesCertificate(served));
+            MtlsCredential current = cache.get();
+            assertTrue(current.notAfter().isAfter(java.time.Instant.now()), "a valid credential is served");
+            assertTrue(Stack.keyMatchesCertificate(current));
             String stored = Proof.storedX5t(tmp);
             assertNotNull(stored);
             if (!c.onTokenEndpoint()) {
-                assertEquals(before.x5tS256(), served.x5tS256(), "callers keep the credential the failed renewal would have replaced");
+                assertEquals(before.x5tS256(), current.x5tS256(), "callers keep the credential the failed renewal would have replaced");
                 assertEquals(before.x5tS256(), stored, "the store keeps it (same thumbprint on disk)");
                 assertEquals(before.x5tS256(), cache.acquireToken(RESOURCE).x5tS256(), "cached tokens keep working");
                 try (MsiCredentialCache restarted = Proof.fastCache(emu, tmp).build()) {
                     assertEquals(before.x5tS256(), restarted.get().x5tS256(), "a restarted process is served from the store despite the fault");
                 }
             } else {
-                assertEquals(served.x5tS256(), stored, "what is served is what is stored");
+                assertEquals(current.x5tS256(), stored, "what is served is what is stored");
             }
         }
     }
