@@ -166,6 +166,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private ScheduledFuture<?> renewTimer;
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> retryTimer;
+    private ScheduledFuture<?> sessionSweep;
     /** A renewal or retry timer fired while another flight ran: if that flight fails, retry. */
     private boolean renewalPending;
     private int failedAttempts;
@@ -453,6 +454,9 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (retryTimer != null) {
                 retryTimer.cancel(false);
             }
+            if (sessionSweep != null) {
+                sessionSweep.cancel(false);
+            }
         }
         if (ownsExecutor) {
             executor.shutdownNow();
@@ -659,7 +663,8 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
         }
         if (published != null) {
-            invalidateTlsSessions();
+            invalidateTlsSessions(null);
+            scheduleSessionSweep(published);
             dropTokensNotBoundTo(published.x5tS256);
             f.result.complete(published);
             prepareSpareKey();
@@ -675,6 +680,9 @@ public final class MsiCredentialCache implements AutoCloseable {
             LOG.warn("Acquisition for {} failed: {}", identity, failure.getMessage());
         }
     }
+
+    /** Longer than a loopback or LAN TLS handshake takes, even on a loaded machine. */
+    static final Duration SESSION_SWEEP_DELAY = Duration.ofSeconds(5);
 
     private void scheduleRetry(Throwable failure) {
         Instant now = clock.instant();
@@ -1197,8 +1205,10 @@ public final class MsiCredentialCache implements AutoCloseable {
     /**
      * After a rotation, cached TLS sessions of our own context must not be resumed: a resumed
      * session keeps the old client certificate (and a token requested over it would be bound to it).
+     * {@code keep} null invalidates every session; otherwise only sessions whose client certificate
+     * is not {@code keep}.
      */
-    private void invalidateTlsSessions() {
+    private void invalidateTlsSessions(X509Certificate keep) {
         SSLContext ctx = sslContext;
         if (ctx == null) {
             return;
@@ -1206,8 +1216,36 @@ public final class MsiCredentialCache implements AutoCloseable {
         SSLSessionContext sessions = ctx.getClientSessionContext();
         for (Enumeration<byte[]> ids = sessions.getIds(); ids.hasMoreElements(); ) {
             SSLSession session = sessions.getSession(ids.nextElement());
-            if (session != null) {
+            if (session != null && (keep == null || !presented(session, keep))) {
                 session.invalidate();
+            }
+        }
+    }
+
+    private static boolean presented(SSLSession session, X509Certificate certificate) {
+        java.security.cert.Certificate[] local = session.getLocalCertificates();
+        return local != null && local.length > 0 && local[0].equals(certificate);
+    }
+
+    /**
+     * A handshake of the previous generation that was in flight at the rotation completes after the
+     * invalidation above and caches a session with the old certificate, which a later connection
+     * would resume. Sweep once more when such handshakes are over; only sessions of older
+     * certificates go.
+     */
+    private void scheduleSessionSweep(Published p) {
+        synchronized (stateLock) {
+            if (closed || sslContext == null) {
+                return;
+            }
+            if (sessionSweep != null) {
+                sessionSweep.cancel(false); // the newer generation's sweep covers what the older one would
+            }
+            try {
+                sessionSweep = executor.schedule(() -> invalidateTlsSessions(p.credential.certificate()),
+                        SESSION_SWEEP_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                sessionSweep = null; // shut down: nothing resumes sessions through this cache any more
             }
         }
     }
