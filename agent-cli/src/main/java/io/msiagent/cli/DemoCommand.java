@@ -70,10 +70,26 @@ final class DemoCommand implements Callable<Integer> {
         out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator");
         out.println();
         Path tmp = Files.createTempDirectory("msi-agent-demo-");
+        // Ctrl-C or SIGTERM in the middle still removes the temporary store (only SIGKILL leaves it).
+        Thread cleanup = new Thread(() -> {
+            if (!keep) {
+                try {
+                    deleteRecursively(tmp);
+                } catch (IOException e) {
+                    // best effort while the JVM exits
+                }
+            }
+        }, "msi-agent-demo-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         int code;
         try {
             code = runSteps(tmp);
         } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook cleans up
+            }
             out.println();
             if (keep) {
                 out.println("Kept " + tmp + " (the store is in " + tmp.resolve("certs") + "); remove it with: rm -r " + tmp);
