@@ -5,6 +5,7 @@ import io.msiagent.core.KeyProtection;
 import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.SoftwareKeyProvider;
 import io.msiagent.core.StoreException;
 import io.msiagent.core.spi.KeyAttestor;
 import io.msiagent.core.spi.KeyProvider;
@@ -224,7 +225,7 @@ final class DoctorCommand implements Callable<Integer> {
             }
         }
         if (best == null) {
-            return Check.fail("key-protection", "no key provider is supported on this platform");
+            best = new SoftwareKeyProvider(); // core's fallback, deliberately not registered with ServiceLoader
         }
         KeyProtection level = best.bestAvailableProtection();
         String detail = level + " from key provider '" + best.name() + "'";

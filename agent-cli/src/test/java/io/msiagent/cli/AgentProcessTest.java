@@ -193,13 +193,13 @@ class AgentProcessTest {
 
     @Test
     void failedRenewalsKeepTheCredentialAndBackOffWithinATenthOfTheRemainingValidity() throws Exception {
-        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofSeconds(20)).build())) {
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofSeconds(30)).build())) {
             Cli cli = new Cli(emu, tmp.resolve("certs"));
             try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir())) {
                 JsonNode acquired = agent.await("ACQUIRED", FIRST_EVENT);
                 emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 3, Fault.status(400));
                 for (int attempt = 1; attempt <= 3; attempt++) {
-                    JsonNode failed = agent.await("RENEWAL_FAILED", Duration.ofSeconds(20));
+                    JsonNode failed = agent.await("RENEWAL_FAILED", Duration.ofSeconds(30));
                     assertEquals(attempt, failed.get("attempt").asInt(), failed::toString);
                     assertEquals(acquired.get("x5tS256").asText(), failed.get("x5tS256").asText(), "the current credential is kept");
                     assertTrue(failed.get("reason").asText().contains("HTTP 400")
