@@ -155,13 +155,13 @@ class ImdsFaultMatrixTest {
 
             // callers keep calling get() while the failing renewal runs: none of them may fail or wait for IMDS
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-            java.util.concurrent.atomic.AtomicLong served = new java.util.concurrent.atomic.AtomicLong();
+            java.util.concurrent.atomic.AtomicLong servedCalls = new java.util.concurrent.atomic.AtomicLong();
             java.util.List<String> callerFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
             Thread caller = new Thread(() -> {
                 while (!stop.get()) {
                     try {
                         if (before.x5tS256().equals(cache.get().x5tS256()) || c.onTokenEndpoint()) {
-                            served.incrementAndGet();
+                            servedCalls.incrementAndGet();
                         } else {
                             callerFailures.add("served another credential");
                         }
@@ -187,7 +187,7 @@ class ImdsFaultMatrixTest {
             MsiCredentialException e = thrown;
             assertInstanceOf(c.error(), e, () -> describe(e));
             assertEquals(List.of(), callerFailures, "no concurrent caller failed");
-            assertTrue(served.get() > 0, "callers were served during the failure");
+            assertTrue(servedCalls.get() > 0, "callers were served during the failure");
 
             MtlsCredential current = cache.get();
             assertTrue(current.notAfter().isAfter(java.time.Instant.now()), "a valid credential is served");
