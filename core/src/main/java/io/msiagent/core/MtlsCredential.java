@@ -153,9 +153,18 @@ public final class MtlsCredential {
         return x5tS256;
     }
 
-    /** Lower-case hex, no separators. */
+    /**
+     * Lower-case hex, no separators, whole bytes: the serial's DER content octets without a sign
+     * byte, as {@code openssl x509 -serial} prints them (leading zero digits kept).
+     */
     public String serialNumberHex() {
-        return certificate().getSerialNumber().toString(16);
+        byte[] bytes = certificate().getSerialNumber().toByteArray();
+        int from = bytes.length > 1 && bytes[0] == 0 ? 1 : 0;
+        StringBuilder hex = new StringBuilder((bytes.length - from) * 2);
+        for (int i = from; i < bytes.length; i++) {
+            hex.append(Character.forDigit((bytes[i] >> 4) & 0xf, 16)).append(Character.forDigit(bytes[i] & 0xf, 16));
+        }
+        return hex.toString();
     }
 
     /** FRESH before renewAt, RENEW_DUE until notAfter, EXPIRED after. */
