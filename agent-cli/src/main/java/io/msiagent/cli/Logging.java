@@ -13,7 +13,12 @@ final class Logging {
     private Logging() {
     }
 
-    static void configure(String[] args) {
+    /**
+     * Log lines carry a timestamp only where someone reads them later: with {@code -v} and in the
+     * long-running {@code run} and {@code emulator}. (slf4j-simple's date format pulls in
+     * java.text and the locale data, which costs a one-shot command more than its real work.)
+     */
+    static void configure(String[] args, String command) {
         boolean verbose = Arrays.stream(args).anyMatch(a -> a.equals("-v") || a.equals("--verbose"));
         if (verbose) {
             System.setProperty(LEVEL, "debug");
@@ -21,7 +26,10 @@ final class Logging {
             System.setProperty(LEVEL, "error");
         }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
+        boolean timestamps = verbose || "run".equals(command) || "emulator".equals(command);
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", Boolean.toString(timestamps));
+        if (timestamps) {
+            System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
+        }
     }
 }

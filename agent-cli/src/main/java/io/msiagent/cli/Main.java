@@ -2,10 +2,41 @@ package io.msiagent.cli;
 
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.ParseResult;
 
 /** {@code java -jar msi-agent.jar ...}: runs one command and exits with its code. */
 public final class Main {
+    /*
+     * Subcommands are registered here rather than in @Command(subcommands = ...): picocli reflects
+     * over every registered command when the CommandLine is built, and its classes (compiled for
+     * Java 5) are never in a CDS archive, so building all nine costs a one-shot `status` more than
+     * reading the store. Only the command being run is registered; a line naming no known command
+     * (help, a typo) registers them all, for the usage text and "did you mean".
+     */
+    private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("acquire", AcquireCommand::new);
+        COMMANDS.put("status", StatusCommand::new);
+        COMMANDS.put("renew", RenewCommand::new);
+        COMMANDS.put("clear", ClearCommand::new);
+        COMMANDS.put("run", RunCommand::new);
+        COMMANDS.put("token", TokenCommand::new);
+        COMMANDS.put("doctor", DoctorCommand::new);
+        COMMANDS.put("emulator", EmulatorCommand::new);
+        COMMANDS.put("demo", DemoCommand::new);
+    }
+
+    /** Global options that take a value in the next argument when written without '='. */
+    private static final Set<String> GLOBAL_OPTIONS_WITH_VALUE =
+            Set.of("--imds-endpoint", "--store-dir", "--client-id", "--object-id", "--resource-id", "--trust-ca");
+
     private Main() {
     }
 
@@ -22,9 +53,10 @@ public final class Main {
 
     /** Runs the command line with injected streams and environment (used in-process by tests). */
     public static int run(Io io, String... args) {
-        Logging.configure(args);
+        String command = commandName(args);
+        Logging.configure(args, command);
         MsiAgentCommand root = new MsiAgentCommand(io);
-        CommandLine cl = newCommandLine(root);
+        CommandLine cl = newCommandLine(root, command);
         cl.setOut(new PrintWriter(io.out(), true, StandardCharsets.UTF_8));
         cl.setErr(new PrintWriter(io.err(), true, StandardCharsets.UTF_8));
         int code = cl.execute(args);
@@ -33,19 +65,74 @@ public final class Main {
         return code;
     }
 
-    static CommandLine newCommandLine(MsiAgentCommand root) {
-        CommandLine cl = new CommandLine(root);
-        cl.setCaseInsensitiveEnumValuesAllowed(true);
-        cl.setParameterExceptionHandler((ex, argv) -> {
-            CommandLine failed = ex.getCommandLine();
-            failed.getErr().println("error: " + ex.getMessage());
-            if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, failed.getErr())) {
-                failed.getErr().println("Run '" + failed.getCommandSpec().qualifiedName() + " --help' for usage.");
+    /** The command the arguments name (the first word that is neither an option nor an option's value), or null. */
+    static String commandName(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--")) {
+                return null;
             }
-            failed.getErr().flush();
-            return ExitCodes.USAGE;
+            if (a.startsWith("-")) {
+                if (GLOBAL_OPTIONS_WITH_VALUE.contains(a)) {
+                    i++;
+                }
+                continue;
+            }
+            return COMMANDS.containsKey(a) ? a : null;
+        }
+        return null;
+    }
+
+    /** The whole command line, every command registered (for its usage text). */
+    static CommandLine newCommandLine(MsiAgentCommand root) {
+        return newCommandLine(root, null);
+    }
+
+    private static CommandLine newCommandLine(MsiAgentCommand root, String command) {
+        CommandLine cl = new CommandLine(root);
+        if (command != null) {
+            cl.addSubcommand(command, COMMANDS.get(command).get());
+        } else {
+            COMMANDS.forEach((name, factory) -> cl.addSubcommand(name, factory.get()));
+        }
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setParameterExceptionHandler((ex, argv) -> usageError(ex));
+        cl.setExecutionStrategy(parseResult -> {
+            rejectGlobalOptionsGivenTwice(parseResult);
+            return new CommandLine.RunLast().execute(parseResult);
         });
         cl.setExecutionExceptionHandler((ex, failed, parseResult) -> Failures.report(ex, failed.getErr(), root.verbose));
         return cl;
+    }
+
+    /** One {@code error:} line: what is wrong, and the suggestion or where the usage is. */
+    private static int usageError(CommandLine.ParameterException ex) {
+        CommandLine failed = ex.getCommandLine();
+        String hint = "run '" + failed.getCommandSpec().qualifiedName() + " --help' for usage";
+        if (ex instanceof CommandLine.UnmatchedArgumentException unmatched && !unmatched.getSuggestions().isEmpty()) {
+            hint = "did you mean: " + String.join(" or ", unmatched.getSuggestions()) + "? (" + hint + ")";
+        }
+        String message = ex.getMessage().strip();
+        failed.getErr().println("error: " + message + (message.endsWith(".") ? " " : "; ") + hint);
+        failed.getErr().flush();
+        return ExitCodes.USAGE;
+    }
+
+    /*
+     * A global option may stand before or after the command, but only once: picocli checks repeats
+     * within one command's arguments, not across the two sides of the command name.
+     */
+    private static void rejectGlobalOptionsGivenTwice(ParseResult root) {
+        ParseResult sub = root.subcommand();
+        if (sub == null) {
+            return;
+        }
+        for (OptionSpec option : root.matchedOptions()) {
+            if (sub.matchedOption(option.longestName()) == null) {
+                continue;
+            }
+            throw new CommandLine.ParameterException(sub.commandSpec().commandLine(),
+                    "option '" + option.longestName() + "' should be specified only once (before or after the command)");
+        }
     }
 }

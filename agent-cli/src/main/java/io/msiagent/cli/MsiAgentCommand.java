@@ -18,12 +18,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
 
-/** {@code msi-agent [global options] COMMAND [options]}: the global options, shared by every command. */
+/** {@code msi-agent [global options] COMMAND [options]}: the global options, shared by every command (the commands are registered by {@link Main}). */
 @Command(name = "msi-agent", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true, versionProvider = Version.class,
         synopsisSubcommandLabel = "COMMAND", usageHelpAutoWidth = true,
         description = "Keeps this machine's MSI v2 PoP credential (an mTLS client certificate from IMDS) fresh in the store.",
-        subcommands = {AcquireCommand.class, StatusCommand.class, RenewCommand.class, ClearCommand.class, RunCommand.class,
-                TokenCommand.class, DoctorCommand.class, EmulatorCommand.class, DemoCommand.class},
         footer = {"", "Exit codes: 0 success; 1 status: renewal due, doctor: a check failed;",
                 "  2 no usable credential; 3 IMDS, token endpoint or network failure;",
                 "  4 store failure; 64 usage error."})

@@ -1,8 +1,11 @@
 package io.msiagent.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.util.Collection;
 import java.util.Map;
 
@@ -11,16 +14,51 @@ import java.util.Map;
  * aligned {@code key: value} lines for people.
  */
 final class Output {
-    private static final JsonMapper JSON = new JsonMapper();
-
     private Output() {
     }
 
+    /*
+     * The values are maps, lists, strings, numbers and booleans, so Jackson's streaming generator is
+     * enough; databind's ObjectMapper would cost a one-shot command ~400 more classes at start-up.
+     */
+    private static final class Json {
+        static final JsonFactory FACTORY = new JsonFactory();
+    }
+
     static String json(Object value) {
-        try {
-            return JSON.writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
+        StringWriter text = new StringWriter();
+        try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
+            write(g, value);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write JSON: " + e.getMessage(), e);
+        }
+        return text.toString();
+    }
+
+    private static void write(JsonGenerator g, Object value) throws IOException {
+        if (value == null) {
+            g.writeNull();
+        } else if (value instanceof Map<?, ?> map) {
+            g.writeStartObject();
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                g.writeFieldName(String.valueOf(e.getKey()));
+                write(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (value instanceof Collection<?> list) {
+            g.writeStartArray();
+            for (Object item : list) {
+                write(g, item);
+            }
+            g.writeEndArray();
+        } else if (value instanceof Boolean b) {
+            g.writeBoolean(b);
+        } else if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
+            g.writeNumber(((Number) value).longValue());
+        } else if (value instanceof Number n) {
+            g.writeNumber(n.doubleValue());
+        } else {
+            g.writeString(value.toString());
         }
     }
 
@@ -32,14 +70,17 @@ final class Output {
     /** {@code key: value} lines, keys padded to one column; null values are left out. */
     static void printText(PrintStream out, Map<String, ?> fields) {
         int width = fields.keySet().stream().mapToInt(String::length).max().orElse(0) + 1;
+        StringBuilder lines = new StringBuilder();
         for (Map.Entry<String, ?> e : fields.entrySet()) {
             Object v = e.getValue();
             if (v == null) {
                 continue;
             }
             String value = v instanceof Collection<?> c ? String.join(", ", c.stream().map(String::valueOf).toList()) : v.toString();
-            out.println(String.format("%-" + width + "s %s", e.getKey() + ":", value));
+            lines.append(e.getKey()).append(':').append(" ".repeat(width - e.getKey().length())).append(value)
+                    .append(System.lineSeparator());
         }
+        out.print(lines);
         out.flush();
     }
 }
