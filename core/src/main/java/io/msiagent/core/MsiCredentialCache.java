@@ -87,6 +87,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         final String replacingX5t;
         final boolean background;
         final CompletableFuture<Published> result = new CompletableFuture<>();
+        /** Set by the flight's thread when it issued from IMDS rather than loaded from the store. */
+        boolean issued;
 
         Flight(Mode mode, String replacingX5t, boolean background) {
             this.mode = mode;
@@ -121,8 +123,9 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final IdentitySelector selector;
     private final IssuerGateway issuer;
     private final CredentialStore store;
-    private final KeyProvider keyProvider;
-    private final KeyAttestor attestor;
+    /* Found on first use: the ServiceLoader scan is not needed to serve a stored credential. */
+    private final Lazy<KeyProvider> keyProvider;
+    private final Lazy<KeyAttestor> attestor;
     private final KeyProtection minimumProtection;
     private final Clock clock;
     private final ScheduledExecutorService executor;
@@ -182,8 +185,10 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.clock = b.clock;
         this.issuer = b.issuer != null ? b.issuer : IssuerGateway.of(b.imdsClient != null ? b.imdsClient : ImdsClient.builder().build());
         this.store = b.store != null ? b.store : defaultStore(b.persistence, clock);
-        this.keyProvider = b.keyProvider != null ? b.keyProvider : PlatformDefaults.keyProvider();
-        this.attestor = b.attestorSet ? b.attestor : PlatformDefaults.keyAttestor().orElse(null);
+        KeyProvider keys = b.keyProvider;
+        this.keyProvider = Lazy.of(() -> keys != null ? keys : PlatformDefaults.keyProvider());
+        KeyAttestor chosenAttestor = b.attestor;
+        this.attestor = b.attestorSet ? Lazy.of(() -> chosenAttestor) : Lazy.of(() -> PlatformDefaults.keyAttestor().orElse(null));
         this.minimumProtection = b.minimumProtection;
         this.ownsExecutor = b.executor == null;
         this.executor = b.executor != null ? b.executor : defaultExecutor();
@@ -607,7 +612,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         MtlsCredential acquired = null;
         RuntimeException failure = null;
         try {
-            acquired = acquire(f.mode, f.replacingX5t);
+            acquired = acquire(f);
         } catch (MsiCredentialException e) {
             failure = e;
         } catch (RuntimeException e) {
@@ -667,7 +672,11 @@ public final class MsiCredentialCache implements AutoCloseable {
             scheduleSessionSweep(published);
             dropTokensNotBoundTo(published.x5tS256);
             f.result.complete(published);
-            prepareSpareKey();
+            if (f.issued) {
+                prepareSpareKey();
+            } else {
+                prepareSpareKeyLater(published.credential);
+            }
             LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
                     published.credential.notAfter(), published.credential.renewAt());
             notifyListeners(event);
@@ -867,7 +876,9 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     // ---------------------------------------------------------------- one acquisition
 
-    private MtlsCredential acquire(Mode mode, String replacingX5t) {
+    private MtlsCredential acquire(Flight f) {
+        Mode mode = f.mode;
+        String replacingX5t = f.replacingX5t;
         StoreLock lock;
         try {
             lock = step("locking the store at " + store.location(identity), () -> store.lock(identity, lockWait));
@@ -886,6 +897,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 return stored;
             }
             MtlsCredential issued = issue();
+            f.issued = true;
             try {
                 step("saving to the store at " + store.location(identity), () -> {
                     store.save(issued);
@@ -994,6 +1006,27 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
+    /** How long a credential loaded from the store waits before its spare key is made (at most). */
+    static final Duration SPARE_KEY_DELAY_AFTER_LOAD = Duration.ofSeconds(30);
+
+    /*
+     * A credential loaded from the store usually means the process has just started: making an RSA
+     * key now would compete with the application's own start-up (and its first token) for the CPU,
+     * while the key is needed only at renewAt. Half-way to renewAt at the latest, for short lifetimes.
+     */
+    private void prepareSpareKeyLater(MtlsCredential loaded) {
+        if (!prepareKeys) {
+            return;
+        }
+        Duration untilRenewal = Duration.between(clock.instant(), loaded.renewAt());
+        long delay = Math.max(0, Math.min(SPARE_KEY_DELAY_AFTER_LOAD.toMillis(), untilRenewal.toMillis() / 2));
+        try {
+            executor.schedule(this::prepareSpareKey, delay, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("Executor refused key preparation: {}", e.getMessage());
+        }
+    }
+
     private void prepareSpareKey() {
         if (!prepareKeys || spareKey.get() != null) {
             return;
@@ -1004,7 +1037,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                     return;
                 }
                 try {
-                    ManagedKey key = keyProvider.create(minimumProtection);
+                    ManagedKey key = keyProvider.get().create(minimumProtection);
                     if (!key.protection().isAtLeast(minimumProtection) || !spareKey.compareAndSet(null, key)) {
                         key.discard();
                     } else if (closed && spareKey.compareAndSet(key, null)) {
@@ -1026,21 +1059,22 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         ManagedKey key;
         try {
-            key = keyProvider.create(minimumProtection);
+            key = keyProvider.get().create(minimumProtection);
         } catch (MsiCredentialException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new CredentialUnavailableException("key provider '" + keyProvider.name() + "' could not create an RSA-2048 key: "
+            throw new CredentialUnavailableException("key provider '" + keyProvider.get().name() + "' could not create an RSA-2048 key: "
                     + e.getMessage(), e);
         }
         if (!key.protection().isAtLeast(minimumProtection)) {
             key.discard();
-            throw new KeyProtectionException(minimumProtection, key.protection(), "key provider '" + keyProvider.name() + "'", null);
+            throw new KeyProtectionException(minimumProtection, key.protection(), "key provider '" + keyProvider.get().name() + "'", null);
         }
         return key;
     }
 
     private String attest(ManagedKey key, PlatformMetadata metadata) {
+        KeyAttestor attestor = this.attestor.get();
         if (attestor == null) {
             return null;
         }

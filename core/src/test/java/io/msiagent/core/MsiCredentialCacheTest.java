@@ -579,6 +579,44 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aCredentialLoadedFromTheStoreMakesItsSpareKeyLaterNotWhileTheProcessStarts() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minusSeconds(60), Duration.ofHours(8));
+        store.save(stored);
+        List<io.msiagent.core.spi.ManagedKey> created = new CopyOnWriteArrayList<>();
+        PooledKeyProvider pool = new PooledKeyProvider();
+        MsiCredentialCache cache = cache(new io.msiagent.core.spi.KeyProvider() {
+            @Override
+            public String name() {
+                return "counting";
+            }
+
+            @Override
+            public boolean isSupported() {
+                return true;
+            }
+
+            @Override
+            public KeyProtection bestAvailableProtection() {
+                return KeyProtection.SOFTWARE;
+            }
+
+            @Override
+            public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
+                io.msiagent.core.spi.ManagedKey key = pool.create(minimum);
+                created.add(key);
+                return key;
+            }
+        });
+        assertEquals(stored.x5tS256(), cache.get().x5tS256());
+        executor.runDue();
+        assertEquals(0, created.size(), "no key generation at start-up");
+        executor.advance(MsiCredentialCache.SPARE_KEY_DELAY_AFTER_LOAD);
+        assertEquals(1, created.size(), "the spare key is made " + MsiCredentialCache.SPARE_KEY_DELAY_AFTER_LOAD + " later");
+        MtlsCredential renewed = cache.refresh();
+        assertSame(created.get(0).privateKey(), renewed.privateKey(), "and the renewal uses it");
+    }
+
+    @Test
     void anUntypedFailureInsideTheAcquisitionReachesGetAsATypedErrorNamingTheStep() {
         java.io.UncheckedIOException broken = new java.io.UncheckedIOException(new java.io.IOException("I/O error"));
         io.msiagent.core.spi.CredentialStore failing = new io.msiagent.core.spi.CredentialStore() {

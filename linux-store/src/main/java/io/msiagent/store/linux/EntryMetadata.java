@@ -1,16 +1,10 @@
 package io.msiagent.store.linux;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.msiagent.core.KeyProtection;
 import io.msiagent.core.MtlsCredential;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -28,7 +22,6 @@ import java.util.Optional;
  */
 final class EntryMetadata {
     static final int FORMAT_VERSION = 1;
-    private static final JsonFactory JSON = new JsonFactory();
 
     /** What the store keeps about one certificate. {@code notAfter} is for humans reading the file. */
     record Entry(String x5tS256, String clientId, String tenantId, String tokenEndpoint, Instant renewAt,
@@ -82,58 +75,50 @@ final class EntryMetadata {
     }
 
     byte[] toJson() {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-        try (JsonGenerator g = JSON.createGenerator(out)) {
-            g.useDefaultPrettyPrinter();
-            g.writeStartObject();
-            g.writeNumberField("formatVersion", FORMAT_VERSION);
-            g.writeStringField("identity", identity);
-            g.writeArrayFieldStart("entries");
-            for (Entry e : entries) {
-                g.writeStartObject();
-                g.writeStringField("x5t#S256", e.x5tS256());
-                g.writeStringField("clientId", e.clientId());
-                g.writeStringField("tenantId", e.tenantId());
-                g.writeStringField("tokenEndpoint", e.tokenEndpoint());
-                g.writeStringField("renewAt", e.renewAt().toString());
-                g.writeStringField("keyProtection", e.keyProtection().name());
-                g.writeBooleanField("attested", e.attested());
-                g.writeStringField("notAfter", e.notAfter().toString());
-                g.writeEndObject();
-            }
-            g.writeEndArray();
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        List<Object> list = new ArrayList<>();
+        for (Entry e : entries) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("x5t#S256", e.x5tS256());
+            m.put("clientId", e.clientId());
+            m.put("tenantId", e.tenantId());
+            m.put("tokenEndpoint", e.tokenEndpoint());
+            m.put("renewAt", e.renewAt().toString());
+            m.put("keyProtection", e.keyProtection().name());
+            m.put("attested", e.attested());
+            m.put("notAfter", e.notAfter().toString());
+            list.add(m);
         }
-        out.write('\n');
-        return out.toByteArray();
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("formatVersion", FORMAT_VERSION);
+        root.put("identity", identity);
+        root.put("entries", list);
+        return MetadataJson.write(root);
     }
 
     static EntryMetadata parse(byte[] json) throws MalformedMetadataException {
-        try (JsonParser p = JSON.createParser(json)) {
-            Map<String, Object> root = object(p, p.nextToken());
-            if (p.nextToken() != null) {
-                throw new MalformedMetadataException("trailing content after the JSON object");
-            }
-            if (!Integer.valueOf(FORMAT_VERSION).equals(root.get("formatVersion"))) {
-                throw new MalformedMetadataException("formatVersion " + root.get("formatVersion") + " is not "
-                        + FORMAT_VERSION);
-            }
-            if (!(root.get("entries") instanceof List<?> list)) {
-                throw new MalformedMetadataException("no entries array");
-            }
-            List<Entry> entries = new ArrayList<>();
-            for (Object o : list) {
-                if (!(o instanceof Map<?, ?> m)) {
-                    throw new MalformedMetadataException("an entry is not an object");
-                }
-                entries.add(entry(m));
-            }
-            return new EntryMetadata(text(root, "identity"), entries);
-        } catch (IOException e) {
-            throw new MalformedMetadataException("not JSON");
+        Object tree;
+        try {
+            tree = MetadataJson.parse(json);
+        } catch (MetadataJson.SyntaxException e) {
+            throw new MalformedMetadataException("not JSON (" + e.getMessage() + ")");
         }
+        if (!(tree instanceof Map<?, ?> root)) {
+            throw new MalformedMetadataException("not a JSON object");
+        }
+        if (!Long.valueOf(FORMAT_VERSION).equals(root.get("formatVersion"))) {
+            throw new MalformedMetadataException("formatVersion " + root.get("formatVersion") + " is not " + FORMAT_VERSION);
+        }
+        if (!(root.get("entries") instanceof List<?> list)) {
+            throw new MalformedMetadataException("no entries array");
+        }
+        List<Entry> entries = new ArrayList<>();
+        for (Object o : list) {
+            if (!(o instanceof Map<?, ?> m)) {
+                throw new MalformedMetadataException("an entry is not an object");
+            }
+            entries.add(entry(m));
+        }
+        return new EntryMetadata(text(root, "identity"), entries);
     }
 
     private static Entry entry(Map<?, ?> n) throws MalformedMetadataException {
@@ -154,50 +139,5 @@ final class EntryMetadata {
             throw new MalformedMetadataException("missing \"" + field + "\"");
         }
         return v;
-    }
-
-    /**
-     * A small tree from the streaming parser (objects, arrays, strings, ints, booleans): the
-     * streaming API costs a fraction of databind's start-up on the cold load path.
-     */
-    private static Object value(JsonParser p, JsonToken t) throws IOException, MalformedMetadataException {
-        if (t == null) {
-            throw new MalformedMetadataException("truncated JSON");
-        }
-        switch (t) {
-            case START_OBJECT:
-                return object(p, t);
-            case START_ARRAY:
-                List<Object> list = new ArrayList<>();
-                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
-                    list.add(value(p, e));
-                }
-                return list;
-            case VALUE_STRING:
-                return p.getText();
-            case VALUE_NUMBER_INT:
-                return p.getIntValue();
-            case VALUE_TRUE:
-                return Boolean.TRUE;
-            case VALUE_FALSE:
-                return Boolean.FALSE;
-            default:
-                return null;
-        }
-    }
-
-    private static Map<String, Object> object(JsonParser p, JsonToken t) throws IOException, MalformedMetadataException {
-        if (t != JsonToken.START_OBJECT) {
-            throw new MalformedMetadataException("not a JSON object");
-        }
-        Map<String, Object> map = new HashMap<>();
-        for (JsonToken f = p.nextToken(); f != JsonToken.END_OBJECT; f = p.nextToken()) {
-            if (f != JsonToken.FIELD_NAME) {
-                throw new MalformedMetadataException("truncated JSON");
-            }
-            String name = p.currentName();
-            map.put(name, value(p, p.nextToken()));
-        }
-        return map;
     }
 }

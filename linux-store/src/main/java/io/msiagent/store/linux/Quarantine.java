@@ -22,8 +22,11 @@ import java.util.TreeMap;
  */
 final class Quarantine {
     static final int KEEP = 3;
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
+    /** In a holder: a pattern formatter costs every store's start-up a few ms, and quarantines are rare. */
+    private static final class Stamp {
+        static final DateTimeFormatter FORMAT = DateTimeFormatter.ofPattern("uuuuMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    }
 
     private final Clock clock;
 
@@ -33,7 +36,7 @@ final class Quarantine {
 
     /** Moves the entry's files aside under one stamp; returns where they went. */
     List<Path> quarantine(EntryFiles f) throws IOException {
-        String stamp = STAMP.format(clock.instant());
+        String stamp = Stamp.FORMAT.format(clock.instant());
         String unique = stamp;
         for (int n = 1; anyExists(f, unique); n++) {
             unique = stamp + "-" + n;
