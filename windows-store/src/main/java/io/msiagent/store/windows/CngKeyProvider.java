@@ -95,7 +95,7 @@ public final class CngKeyProvider implements KeyProvider {
             CngManagedKey key = tryCreate(tier, reasons);
             if (key != null) {
                 LOG.info("created CNG key {} with protection {}{}", key.keyId(), key.protection(),
-                        ((CngPrivateKey) key.privateKey()).supportsPss() ? "" : " (no RSA-PSS: TLS 1.2 only)");
+                        ((CngPrivateKey) key.privateKey()).canSignRsaPss() ? "" : " (no RSA-PSS: TLS 1.2 only)");
                 return key;
             }
         }

@@ -103,14 +103,14 @@ class RealWindowsTest {
 
         MtlsCredential loaded = store.load(identity).credential().orElseThrow();
         CngPrivateKey cng = (CngPrivateKey) loaded.privateKey();
-        String protocol = cng.supportsPss() ? "TLSv1.3" : "TLSv1.2";
+        String protocol = cng.canSignRsaPss() ? "TLSv1.3" : "TLSv1.2";
         LoopbackTls.Result r = LoopbackTls.handshake(executor, ca, loaded.privateKey(), loaded.chain(), protocol);
         assertEquals(saved.certificate(), r.peerCertificate());
 
         assertEquals(1, store.delete(identity).size());
         assertEquals(LoadResult.Kind.ABSENT, store.load(identity).kind());
         WindowsCryptoException gone = assertThrows(WindowsCryptoException.class, () -> CngKeys.open(
-                JnaWindowsCrypto.shared(), cng.keyName(), cng.providerName(), cng.protection(), cng.supportsPss()));
+                JnaWindowsCrypto.shared(), cng.keyName(), cng.providerName(), cng.protection(), cng.canSignRsaPss()));
         assertEquals(WinApi.NTE_BAD_KEYSET, gone.status());
     }
 
