@@ -260,7 +260,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     /**
      * A "TLS" context with {@link #keyManager()} and {@link #trustManager()}; built once. Each
      * socket and engine it creates offers TLS 1.3 only when the credential current at that moment
-     * can authenticate over it (else TLS 1.2 only: {@link CredentialTlsContext}).
+     * (acquired first when there is none yet, as its handshake would) can authenticate over it,
+     * else TLS 1.2 only: {@link CredentialTlsContext}.
      */
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
