@@ -7,11 +7,13 @@ import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.PlatformDefaults;
 import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.KeyAttestor;
 import io.msiagent.core.spi.KeyProvider;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.spi.StoreLock;
 import io.msiagent.store.linux.LinuxCredentialStore;
 import io.msiagent.store.linux.PermissionFinding;
+import io.msiagent.store.windows.KeyProtectionDiagnostics;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -75,7 +78,9 @@ final class DoctorCommand implements Callable<Integer> {
             checks.add(Check.fail("credential", e.getMessage()));
         }
         checks.add(keyProtection());
-        checks.add(attestation());
+        checks.addAll(windowsKeyChecks(stored));
+        checks.add(tlsVersions(stored));
+        checks.add(attestation(PlatformDefaults.keyAttestor(), stored));
         checks.add(tokenEndpoint(setup, stored));
         print(checks);
         return checks.stream().anyMatch(c -> c.result().equals("FAIL")) ? ExitCodes.RENEW_DUE_OR_CHECK_FAILED : ExitCodes.OK;
@@ -224,12 +229,56 @@ final class DoctorCommand implements Callable<Integer> {
                 : Check.pass("key-protection", detail + ": non-exportable");
     }
 
-    static Check attestation() {
-        return PlatformDefaults.keyAttestor()
-                .map(a -> a.unavailableReason() == null ? Check.pass("attestation", "available ('" + a.name() + "')")
-                        : Check.warn("attestation", "'" + a.name() + "' unavailable: " + a.unavailableReason()))
-                .orElseGet(() -> Check.warn("attestation",
-                        "no key attestor on this platform: credentials are unattested, tokens bearer over mTLS"));
+    /** On Windows: VBS/KeyGuard, the TPM and its RSA-PSS support, the stored key's sign probe. Elsewhere none. */
+    static List<Check> windowsKeyChecks(MtlsCredential stored) {
+        return KeyProtectionDiagnostics.forThisMachine()
+                .map(windows -> windows.findings(stored).stream()
+                        .map(f -> new Check(f.check(), f.result().name(), f.detail())).toList())
+                .orElse(List.of());
+    }
+
+    /**
+     * TLS 1.3 needs an RSA-PSS CertificateVerify; a credential whose key cannot sign RSA-PSS (many
+     * TPMs) is TLS 1.2 only, which an application with its own SSLContext must know.
+     */
+    static Check tlsVersions(MtlsCredential stored) {
+        if (stored == null) {
+            return Check.warn("tls-versions", "skipped: no stored credential");
+        }
+        return stored.tlsRestriction()
+                .map(why -> Check.warn("tls-versions", "credential " + stored.x5tS256() + " is " + why
+                        + "; msi-agent's own connections use TLS 1.2, an SSLContext of your own must too"
+                        + " (CredentialTlsContext.wrap)"))
+                .orElseGet(() -> Check.pass("tls-versions", "credential " + stored.x5tS256()
+                        + " authenticates over TLS 1.3 and 1.2 (its key signs RSA-PSS)"));
+    }
+
+    /** Whether attestation is available here and, for a stored credential, why it is or is not attested. */
+    static Check attestation(Optional<KeyAttestor> attestor, MtlsCredential stored) {
+        String reason; // null: attestation is available here
+        if (attestor.isEmpty()) {
+            reason = "no key attestor on this platform";
+        } else {
+            String unavailable = attestor.get().unavailableReason();
+            reason = unavailable == null ? null : "'" + attestor.get().name() + "' unavailable: " + unavailable;
+        }
+        if (stored == null) {
+            return reason == null ? Check.pass("attestation", "available ('" + attestor.orElseThrow().name() + "')")
+                    : Check.warn("attestation", reason + ": credentials are unattested, tokens bearer over mTLS");
+        }
+        if (stored.attested()) {
+            return Check.pass("attestation", "credential " + stored.x5tS256() + " is attested (" + stored.keyProtection() + " key)");
+        }
+        String why;
+        if (reason != null) {
+            why = reason;
+        } else if (stored.keyProtection() != KeyProtection.KEYGUARD) {
+            why = "its key is " + stored.keyProtection() + "; only KeyGuard keys can be attested";
+        } else {
+            why = "it was issued while attestation was unavailable; the next renewal is attested";
+        }
+        return Check.warn("attestation", "credential " + stored.x5tS256() + " is unattested: " + why
+                + " (tokens bearer over mTLS)");
     }
 
     private Check tokenEndpoint(Setup setup, MtlsCredential stored) {

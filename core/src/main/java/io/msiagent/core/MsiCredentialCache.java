@@ -237,7 +237,12 @@ public final class MsiCredentialCache implements AutoCloseable {
         return acquireBlocking().credential;
     }
 
-    /** A key manager that follows rotation; one generation per handshake. */
+    /**
+     * A key manager that follows rotation; one generation per handshake. In an {@code SSLContext}
+     * of your own, also wrap that context with {@link CredentialTlsContext#wrap} (or keep TLS 1.3
+     * off while {@link MtlsCredential#tlsRestriction()} is present): a credential whose key cannot
+     * sign RSA-PSS (many TPMs) fails every TLS 1.3 handshake. {@link #sslContext()} does this.
+     */
     public X509ExtendedKeyManager keyManager() {
         return keyManager;
     }
@@ -257,7 +262,12 @@ public final class MsiCredentialCache implements AutoCloseable {
         return tm;
     }
 
-    /** A "TLS" context with {@link #keyManager()} and {@link #trustManager()}; built once. */
+    /**
+     * A "TLS" context with {@link #keyManager()} and {@link #trustManager()}; built once. Each
+     * socket and engine it creates offers TLS 1.3 only when the credential current at that moment
+     * (acquired first when there is none yet, as its handshake would) can authenticate over it,
+     * else TLS 1.2 only: {@link CredentialTlsContext}.
+     */
     public SSLContext sslContext() {
         SSLContext ctx = sslContext;
         if (ctx == null) {
@@ -270,7 +280,8 @@ public final class MsiCredentialCache implements AutoCloseable {
                     } catch (GeneralSecurityException e) {
                         throw new IllegalStateException("cannot create a TLS context: " + e.getMessage(), e);
                     }
-                    sslContext = ctx;
+                    sslContext = CredentialTlsContext.following(this, ctx);
+                    ctx = sslContext;
                 }
             }
         }

@@ -1,5 +1,6 @@
 package io.msiagent.core;
 
+import io.msiagent.core.spi.RsaPssCapability;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
@@ -9,6 +10,7 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One credential generation: the issued certificate (and chain), its private key (a handle for
@@ -142,6 +144,28 @@ public final class MtlsCredential {
 
     public boolean attested() {
         return attested;
+    }
+
+    /**
+     * Whether this credential can authenticate a TLS 1.3 client: false when its key declares that
+     * it cannot sign RSASSA-PSS with salt = hash length ({@link RsaPssCapability}, e.g. many TPM
+     * keys), since TLS 1.3 allows only PSS for an RSA client's CertificateVerify.
+     */
+    public boolean supportsTls13ClientAuth() {
+        return RsaPssCapability.canSignRsaPss(privateKey);
+    }
+
+    /**
+     * Why connections with this credential must use TLS 1.2 (with {@code rsa_pkcs1_*}
+     * signatures), or empty when it works with any TLS version. {@link MsiCredentialCache#sslContext()}
+     * applies it by itself; see {@link CredentialTlsContext} for a context of your own.
+     */
+    public Optional<String> tlsRestriction() {
+        if (supportsTls13ClientAuth()) {
+            return Optional.empty();
+        }
+        return Optional.of("TLS 1.2 only (no TLS 1.3 client authentication): "
+                + ((RsaPssCapability) privateKey).rsaPssLimitation());
     }
 
     /** Monotonically increasing per cache; 0 for a credential not yet published. */

@@ -12,6 +12,12 @@ import javax.net.ssl.X509ExtendedKeyManager;
  * alias ({@code msi-<generation>}); a handshake picks the current alias once and then asks for that
  * alias's chain and key, so it can never mix generations (invariant 7). The last few generations
  * stay answerable for handshakes that started before a rotation. Server-side methods answer null.
+ *
+ * <p>A key manager cannot choose the TLS version: that is fixed on the socket before it is asked.
+ * A credential whose key cannot sign RSA-PSS ({@link MtlsCredential#tlsRestriction()}) fails every
+ * TLS 1.3 handshake, so whoever creates sockets must keep TLS 1.3 off for it:
+ * {@link MsiCredentialCache#sslContext()} does, and an {@code SSLContext} of one's own built on this
+ * key manager must be wrapped with {@link CredentialTlsContext#wrap}.
  */
 final class RotatingKeyManager extends X509ExtendedKeyManager {
     private final MsiCredentialCache cache;

@@ -95,7 +95,7 @@ public final class CngKeyProvider implements KeyProvider {
             CngManagedKey key = tryCreate(tier, reasons);
             if (key != null) {
                 LOG.info("created CNG key {} with protection {}{}", key.keyId(), key.protection(),
-                        ((CngPrivateKey) key.privateKey()).supportsPss() ? "" : " (no RSA-PSS: TLS 1.2 only)");
+                        ((CngPrivateKey) key.privateKey()).canSignRsaPss() ? "" : " (no RSA-PSS: TLS 1.2 only)");
                 return key;
             }
         }
@@ -139,6 +139,31 @@ public final class CngKeyProvider implements KeyProvider {
             }
         }
         return KeyProtection.SOFTWARE;
+    }
+
+    /** What creating one key of a tier showed: whether it worked, whether the key signed RSA-PSS, or why it failed. */
+    record TierProbe(boolean available, boolean signsPss, String reason) {
+    }
+
+    /**
+     * Creates one key in {@code protection}'s tier exactly as {@link #create} would (same flags,
+     * checks and PSS probe) and deletes it again, for diagnostics.
+     */
+    TierProbe probeTier(KeyProtection protection) {
+        requireSupported();
+        for (Tier tier : Tier.values()) {
+            if (tier.protection == protection) {
+                List<String> reasons = new ArrayList<>();
+                CngManagedKey key = tryCreate(tier, reasons);
+                if (key == null) {
+                    return new TierProbe(false, false, String.join("; ", reasons));
+                }
+                boolean pss = ((CngPrivateKey) key.privateKey()).canSignRsaPss();
+                key.discard();
+                return new TierProbe(true, pss, null);
+            }
+        }
+        throw new IllegalArgumentException("no CNG tier for " + protection);
     }
 
     private boolean providerOpens(Tier tier, List<String> reasons) {

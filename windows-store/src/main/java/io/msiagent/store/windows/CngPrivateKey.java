@@ -1,18 +1,19 @@
 package io.msiagent.store.windows;
 
 import io.msiagent.core.KeyProtection;
+import io.msiagent.core.spi.RsaPssCapability;
 import java.math.BigInteger;
 import java.security.PrivateKey;
 import java.security.interfaces.RSAKey;
-import java.util.Optional;
 
 /**
  * A handle to a non-exportable RSA key in CNG. The key material never enters Java: there is no
  * encoding ({@link #getEncoded()} and {@link #getFormat()} are null), and signing goes through the
  * "MsiAgentCng" provider's {@code Signature}, which calls {@code NCryptSignHash}. Implements
- * {@link RSAKey} so JSSE can size the key when it picks a signature scheme.
+ * {@link RSAKey} so JSSE can size the key when it picks a signature scheme, and
+ * {@link RsaPssCapability} so that core keeps TLS 1.3 off for a key that cannot sign RSA-PSS.
  */
-public final class CngPrivateKey implements PrivateKey, RSAKey {
+public final class CngPrivateKey implements PrivateKey, RSAKey, RsaPssCapability {
     private static final long serialVersionUID = 1L;
 
     private final transient WindowsCrypto crypto;
@@ -72,22 +73,25 @@ public final class CngPrivateKey implements PrivateKey, RSAKey {
     }
 
     /**
-     * Whether the key signs RSASSA-PSS with salt = hash length. Many TPMs cannot; such a key cannot
-     * authenticate a TLS 1.3 client (CertificateVerify must be PSS there) and must be used with
-     * TLS 1.2 and {@code rsa_pkcs1_*} schemes. Our {@code RSASSA-PSS} Signature refuses such a key
-     * at {@code initSign}, so JSSE skips the PSS schemes for it on its own.
+     * Whether the key signs RSASSA-PSS with salt = hash length (decided by a PSS probe sign when the
+     * key was created, and stored with the entry). Many TPMs cannot; such a key cannot authenticate
+     * a TLS 1.3 client (CertificateVerify must be PSS there), so core's TLS context offers only
+     * TLS 1.2 with it ({@code MtlsCredential.tlsRestriction()}). Our {@code RSASSA-PSS} Signature
+     * refuses such a key at {@code initSign}, so JSSE then picks {@code rsa_pkcs1_*} on its own.
      */
-    public boolean supportsPss() {
+    @Override
+    public boolean canSignRsaPss() {
         return supportsPss;
     }
 
-    /** What a TLS stack (and {@code doctor}) must know about this key, or empty when nothing. */
-    public Optional<String> tlsRestriction() {
+    /** Which key, and why (null when the key does sign RSA-PSS). */
+    @Override
+    public String rsaPssLimitation() {
         if (supportsPss) {
-            return Optional.empty();
+            return null;
         }
-        return Optional.of("key " + keyName + " (" + protection + ") cannot sign RSA-PSS with salt = hash length: "
-                + "TLS 1.3 client authentication is impossible with it; use TLS 1.2 (rsa_pkcs1_sha256)");
+        return "key " + keyName + " (" + protection + ", " + providerName + ") cannot sign RSA-PSS with salt = hash length"
+                + (protection == KeyProtection.TPM ? " (a TPM that does maximum-length salt only)" : "");
     }
 
     WindowsCrypto crypto() {

@@ -182,7 +182,7 @@ abstract class CngSignature extends SignatureSpi {
 
         @Override
         void checkKey(CngPrivateKey cng) throws InvalidKeyException {
-            if (!cng.supportsPss()) {
+            if (!cng.canSignRsaPss()) {
                 throw new InvalidKeyException("CNG key " + cng.keyName() + " (" + cng.protection()
                         + ") cannot sign RSA-PSS with salt = hash length");
             }

@@ -130,7 +130,7 @@ public final class WindowsCertStore implements CredentialStore {
         EntryMetadata meta = new EntryMetadata(EntryMetadata.CURRENT_VERSION, identity.toString(),
                 credential.clientId(), credential.tenantId(), credential.tokenEndpoint(), credential.renewAt(),
                 credential.keyProtection(), credential.attested(), key.keyName(), key.providerName(),
-                key.supportsPss(), encodedIntermediates(credential));
+                key.canSignRsaPss(), encodedIntermediates(credential));
         EntryTag tag = new EntryTag(identity.toString(), credential.x5tS256());
         byte[] der;
         try {

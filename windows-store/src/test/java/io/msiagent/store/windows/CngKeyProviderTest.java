@@ -44,8 +44,8 @@ class CngKeyProviderTest {
         assertEquals(0, WinApi.readDword(stored.properties.get(WinApi.NCRYPT_EXPORT_POLICY_PROPERTY)));
         assertEquals(2048, ((RSAPublicKey) key.publicKey()).getModulus().bitLength());
         assertEquals(((RSAPublicKey) key.publicKey()).getModulus(), priv.getModulus());
-        assertTrue(priv.supportsPss());
-        assertTrue(priv.tlsRestriction().isEmpty());
+        assertTrue(priv.canSignRsaPss());
+        assertEquals(null, priv.rsaPssLimitation());
         assertEquals(null, priv.getEncoded());
         assertEquals(null, priv.getFormat());
         assertEquals(MsiAgentCngProvider.NAME, key.signatureProvider().getName());
@@ -112,8 +112,8 @@ class CngKeyProviderTest {
         ManagedKey key = provider().create(KeyProtection.SOFTWARE);
         assertEquals(KeyProtection.TPM, key.protection());
         CngPrivateKey priv = cng(key);
-        assertFalse(priv.supportsPss());
-        assertTrue(priv.tlsRestriction().orElseThrow().contains("TLS 1.2"));
+        assertFalse(priv.canSignRsaPss());
+        assertTrue(priv.rsaPssLimitation().contains("TPM"));
     }
 
     @Test

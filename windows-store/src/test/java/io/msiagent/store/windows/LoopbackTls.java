@@ -46,7 +46,18 @@ final class LoopbackTls {
             List<X509Certificate> clientChain, String protocol) throws Exception {
         KeyPair serverKeys = TestCredentials.rsa2048();
         X509Certificate serverCert = selfSigned(serverKeys);
+        SSLContext clientCtx = SSLContext.getInstance("TLS");
+        clientCtx.init(new javax.net.ssl.KeyManager[] {new SingleKeyManager(clientKey, clientChain)},
+                trust(serverCert), null);
+        return handshake(executor, ca, serverKeys, serverCert, clientCtx, protocol);
+    }
 
+    /**
+     * One handshake of a client socket from {@code clientCtx} (which must trust {@code serverCert})
+     * with a server offering TLS 1.3 and 1.2; {@code protocol} null keeps the socket's own protocols.
+     */
+    static Result handshake(ExecutorService executor, TestCredentials ca, KeyPair serverKeys, X509Certificate serverCert,
+            SSLContext clientCtx, String protocol) throws Exception {
         KeyStore serverKs = KeyStore.getInstance("PKCS12");
         serverKs.load(null, null);
         serverKs.setKeyEntry("server", serverKeys.getPrivate(), new char[0], new X509Certificate[] {serverCert});
@@ -55,13 +66,10 @@ final class LoopbackTls {
         SSLContext serverCtx = SSLContext.getInstance("TLS");
         serverCtx.init(kmf.getKeyManagers(), trust(ca.caCertificate()), null);
 
-        SSLContext clientCtx = SSLContext.getInstance("TLS");
-        clientCtx.init(new javax.net.ssl.KeyManager[] {new SingleKeyManager(clientKey, clientChain)},
-                trust(serverCert), null);
-
         try (SSLServerSocket server = (SSLServerSocket) serverCtx.getServerSocketFactory()
                 .createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             server.setNeedClientAuth(true);
+            server.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
             server.setSoTimeout(20_000);
             Future<Result> serverSide = executor.submit(() -> {
                 try (SSLSocket s = (SSLSocket) server.accept()) {
@@ -78,7 +86,9 @@ final class LoopbackTls {
                     .createSocket("127.0.0.1", server.getLocalPort())) {
                 client.setSoTimeout(20_000);
                 SSLParameters params = client.getSSLParameters();
-                params.setProtocols(new String[] {protocol});
+                if (protocol != null) {
+                    params.setProtocols(new String[] {protocol});
+                }
                 params.setEndpointIdentificationAlgorithm("HTTPS");
                 client.setSSLParameters(params);
                 client.startHandshake();
@@ -108,7 +118,7 @@ final class LoopbackTls {
         return tmf.getTrustManagers();
     }
 
-    private static X509Certificate selfSigned(KeyPair keys) throws Exception {
+    static X509Certificate selfSigned(KeyPair keys) throws Exception {
         X500Name name = new X500Name("CN=127.0.0.1");
         Instant now = Instant.now();
         JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, BigInteger.valueOf(now.toEpochMilli()),

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.msiagent.core.KeyProtection;
 import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.spi.CredentialStore;
 import io.msiagent.core.spi.LoadResult;
@@ -17,6 +18,7 @@ import io.msiagent.core.testing.TestCredentials;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyPair;
 import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -103,14 +105,14 @@ class RealWindowsTest {
 
         MtlsCredential loaded = store.load(identity).credential().orElseThrow();
         CngPrivateKey cng = (CngPrivateKey) loaded.privateKey();
-        String protocol = cng.supportsPss() ? "TLSv1.3" : "TLSv1.2";
+        String protocol = cng.canSignRsaPss() ? "TLSv1.3" : "TLSv1.2";
         LoopbackTls.Result r = LoopbackTls.handshake(executor, ca, loaded.privateKey(), loaded.chain(), protocol);
         assertEquals(saved.certificate(), r.peerCertificate());
 
         assertEquals(1, store.delete(identity).size());
         assertEquals(LoadResult.Kind.ABSENT, store.load(identity).kind());
         WindowsCryptoException gone = assertThrows(WindowsCryptoException.class, () -> CngKeys.open(
-                JnaWindowsCrypto.shared(), cng.keyName(), cng.providerName(), cng.protection(), cng.supportsPss()));
+                JnaWindowsCrypto.shared(), cng.keyName(), cng.providerName(), cng.protection(), cng.canSignRsaPss()));
         assertEquals(WinApi.NTE_BAD_KEYSET, gone.status());
     }
 
@@ -152,5 +154,32 @@ class RealWindowsTest {
             Exception e = assertThrows(Exception.class, () -> other.get(30, TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof io.msiagent.core.StoreException, String.valueOf(e.getCause()));
         }
+    }
+
+    @Test
+    void coresTlsContextAuthenticatesWithTheStoredKeyAtTheVersionTheKeyAllows() throws Exception {
+        MtlsCredential saved = credential(keys.create(KeyProtection.SOFTWARE));
+        store.save(saved);
+        KeyPair serverKeys = TestCredentials.rsa2048();
+        X509Certificate serverCert = LoopbackTls.selfSigned(serverKeys);
+        try (MsiCredentialCache cache = MsiCredentialCache.builder().identity(identity).store(store).keyProvider(keys)
+                .keyAttestor(null).trustedCertificates(List.of(serverCert)).build()) {
+            LoopbackTls.Result r = LoopbackTls.handshake(executor, ca, serverKeys, serverCert, cache.sslContext(), null);
+            assertEquals(saved.certificate(), r.peerCertificate());
+            assertEquals(saved.supportsTls13ClientAuth() ? "TLSv1.3" : "TLSv1.2", r.protocol(),
+                    "TLS 1.3 unless the key cannot sign RSA-PSS: " + saved.tlsRestriction());
+        }
+    }
+
+    @Test
+    void doctorsKeyChecksDoNotFailAndProbeTheStoredKey() {
+        store.save(credential(keys.create(KeyProtection.SOFTWARE)));
+        MtlsCredential loaded = store.load(identity).credential().orElseThrow();
+        List<KeyProtectionDiagnostics.Finding> findings = KeyProtectionDiagnostics.forThisMachine().orElseThrow()
+                .findings(loaded);
+        assertEquals(List.of("keyguard", "tpm", "key-alive"),
+                findings.stream().map(KeyProtectionDiagnostics.Finding::check).toList());
+        assertTrue(findings.stream().noneMatch(f -> f.result() == KeyProtectionDiagnostics.Result.FAIL), findings::toString);
+        assertEquals(KeyProtectionDiagnostics.Result.PASS, findings.get(2).result(), findings.get(2).detail());
     }
 }

@@ -116,7 +116,7 @@ class WindowsCertStoreTest {
         assertEquals(saved.attested(), loaded.attested());
         assertEquals(saved.x5tS256(), loaded.x5tS256());
         assertEquals(cngKey(saved).keyName(), cngKey(loaded).keyName());
-        assertTrue(cngKey(loaded).supportsPss());
+        assertTrue(cngKey(loaded).canSignRsaPss());
         assertSigns(loaded);
     }
 
