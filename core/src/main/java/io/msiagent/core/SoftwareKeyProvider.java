@@ -39,10 +39,15 @@ public final class SoftwareKeyProvider implements KeyProvider {
         try {
             KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
             generator.initialize(2048);
-            return new SoftwareKey(generator.generateKeyPair());
+            return wrap(generator.generateKeyPair());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("RSA-2048 key generation is not available in this JVM", e);
         }
+    }
+
+    /** An in-memory RSA key pair as a {@link ManagedKey} with {@link KeyProtection#SOFTWARE} protection. */
+    static ManagedKey wrap(KeyPair keys) {
+        return new SoftwareKey(keys);
     }
 
     /** Upper-case hex SHA-256 of modulus || exponent: the id of an unnamed RSA key. */

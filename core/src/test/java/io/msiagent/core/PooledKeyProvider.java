@@ -4,9 +4,6 @@ import io.msiagent.core.spi.KeyProvider;
 import io.msiagent.core.spi.ManagedKey;
 import io.msiagent.core.testing.TestCredentials;
 import java.security.KeyPair;
-import java.security.PrivateKey;
-import java.security.Provider;
-import java.security.PublicKey;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -42,31 +39,6 @@ final class PooledKeyProvider implements KeyProvider {
     @Override
     public ManagedKey create(KeyProtection minimum) {
         KeyPair keys = POOL[Math.floorMod(next.getAndIncrement(), POOL.length)];
-        return new ManagedKey() {
-            @Override
-            public PublicKey publicKey() {
-                return keys.getPublic();
-            }
-
-            @Override
-            public PrivateKey privateKey() {
-                return keys.getPrivate();
-            }
-
-            @Override
-            public KeyProtection protection() {
-                return KeyProtection.SOFTWARE;
-            }
-
-            @Override
-            public Provider signatureProvider() {
-                return null;
-            }
-
-            @Override
-            public String keyId() {
-                return SoftwareKeyProvider.rsaKeyId(keys.getPublic());
-            }
-        };
+        return SoftwareKeyProvider.wrap(keys);
     }
 }
