@@ -16,7 +16,10 @@ import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.testing.TestCredentials;
 import io.msiagent.store.linux.LinuxCredentialStore;
+import io.msiagent.store.linux.PrivatePaths;
 import java.io.ByteArrayInputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -27,6 +30,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -218,10 +223,64 @@ class CredentialCommandsTest {
         Cli.Result r = linked.run("acquire");
         assertEquals(4, r.code(), r::toString);
         assertTrue(r.err().startsWith("error: ") && r.err().contains(link.toString()), r.err());
-        Cli.Result status = linked.run("status", "--json");
-        assertEquals(2, status.code(), status::toString);
-        assertEquals("INVALID", status.json().get("state").asText());
-        assertTrue(status.json().get("reason").asText().contains("symbolic link"), status.out());
+        assertStatusIsAStoreFailure(linked, link, "symbolic link");
+    }
+
+    @Test
+    void aStorePathThatIsARegularFileIsAStoreFailureForStatusAsForAcquire() throws Exception {
+        Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
+        Cli onFile = new Cli(emu, file);
+        Cli.Result acquire = onFile.run("acquire");
+        assertEquals(4, acquire.code(), acquire::toString);
+        assertStatusIsAStoreFailure(onFile, file, "not a directory");
+        assertEquals("x", Files.readString(file), "status leaves the file alone");
+    }
+
+    @Test
+    void aStoreDirectoryOwnedBySomeoneElseIsAStoreFailure() throws Exception {
+        Assumptions.assumeTrue(PrivatePaths.currentUid() == 0, "only root can give a directory to another user");
+        Path dir = Files.createDirectory(tmp.resolve("foreign"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Files.setAttribute(dir, "unix:uid", 65534);
+        Cli foreign = new Cli(emu, dir);
+        Cli.Result acquire = foreign.run("acquire");
+        assertEquals(4, acquire.code(), acquire::toString);
+        assertStatusIsAStoreFailure(foreign, dir, "owned by uid 65534");
+    }
+
+    @Test
+    void aSymlinkedEntryFileIsAStoreFailureButACorruptEntryStaysInvalid() throws Exception {
+        assertEquals(0, cli.run("acquire").code());
+        Path pem = cli.storeDir().resolve("msal_mtls.pem");
+        Path elsewhere = Files.move(pem, tmp.resolve("elsewhere.pem"));
+        Files.createSymbolicLink(pem, elsewhere);
+        Cli.Result acquire = cli.run("acquire");
+        assertEquals(4, acquire.code(), acquire::toString);
+        assertStatusIsAStoreFailure(cli, pem, "symbolic link");
+
+        Files.delete(pem);
+        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n");
+        Files.setPosixFilePermissions(pem, PosixFilePermissions.fromString("rw-------"));
+        Cli.Result corrupt = cli.run("status", "--json");
+        assertEquals(2, corrupt.code(), corrupt::toString);
+        assertEquals("INVALID", corrupt.json().get("state").asText());
+        assertEquals("", corrupt.err(), "a corrupt entry is a state, not an error");
+    }
+
+    /** status (text and --json) on an unusable store: exit 4, one error line naming the path, one JSON object. */
+    private static void assertStatusIsAStoreFailure(Cli cli, Path path, String problem) {
+        Cli.Result text = cli.run("status");
+        assertEquals(4, text.code(), text::toString);
+        assertEquals(1, text.err().lines().count(), text::toString);
+        assertTrue(text.err().startsWith("error: " + path + ": ") && text.err().contains(problem), text.err());
+
+        Cli.Result json = cli.run("status", "--json");
+        assertEquals(4, json.code(), json::toString);
+        assertEquals(1, json.out().lines().count(), "one JSON object: " + json.out());
+        assertEquals("INVALID", json.json().get("state").asText());
+        assertTrue(json.json().get("reason").asText().contains(problem), json.out());
+        assertTrue(json.json().get("x5tS256").isNull(), json.out());
+        assertEquals(text.err(), json.err(), "the same error line with --json");
     }
 
     @Test
