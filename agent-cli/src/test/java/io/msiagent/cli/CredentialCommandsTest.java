@@ -188,6 +188,29 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void nothingListeningNamesTheEndpointUsedAndTheRequestIdInOneErrorLine() throws Exception {
+        String endpoint;
+        try (ServerSocket closedSoon = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            endpoint = "http://127.0.0.1:" + closedSoon.getLocalPort();
+        }
+        Cli offline = new Cli(null, cli.storeDir());
+        for (Cli.Result r : List.of(offline.run("--imds-endpoint", endpoint, "acquire"),
+                new Cli(null, cli.storeDir()).env("MSI_AGENT_IMDS_ENDPOINT", endpoint).run("renew"))) {
+            assertEquals(3, r.code(), r::toString);
+            assertEquals(1, r.err().lines().count(), r.err());
+            String line = r.err().strip();
+            assertTrue(line.startsWith("error: "), line);
+            assertTrue(line.contains("nothing listens at " + endpoint + " "), line);
+            assertFalse(line.contains("169.254.169.254"), "names the endpoint used, not the default: " + line);
+            assertFalse(line.contains(".."), line);
+            assertTrue(Pattern.compile("x-ms-client-request-id[ =][0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+                    .matcher(line).find(), line);
+            assertEquals(1, Pattern.compile("x-ms-client-request-id").matcher(line).results().count(), "said once: " + line);
+            assertEquals("", r.out());
+        }
+    }
+
+    @Test
     void renewGetsANewCertificateAndAFailureKeepsTheOldOne() {
         String before = cli.run("acquire", "--json").json().get("x5tS256").asText();
         Cli.Result renewed = cli.run("renew", "--json");
