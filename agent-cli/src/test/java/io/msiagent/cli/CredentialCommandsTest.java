@@ -178,6 +178,53 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void acquireOfARenewDueCredentialDoesNotWaitOutImdsTimeoutsBeforeServingIt() {
+        MtlsCredential due = storeRenewDueCredential();
+        emu.faults().next(EmulatorPath.PLATFORM_METADATA, 20, Fault.delay(Duration.ofSeconds(60)));
+        long start = System.nanoTime();
+        Cli.Result r = cli.run("acquire", "--json");
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        emu.faults().clear();
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("store", r.json().get("source").asText());
+        assertEquals("RENEW_DUE", r.json().get("state").asText());
+        assertEquals(due.x5tS256(), r.json().get("x5tS256").asText());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("warning: "), r.err());
+        // Behaviour, not a benchmark: far below the ~90 s one IMDS call may take with retries.
+        assertTrue(took.compareTo(Duration.ofSeconds(30)) < 0, "served the valid credential after " + took);
+    }
+
+    @Test
+    void aValidCredentialBoundsTheRenewalWhileNoCredentialGetsTheWholeRetryTable() {
+        MtlsCredential due = storeRenewDueCredential();
+        // Three 503s: the table retries after 1 s, 2 s and 4 s; the fourth attempt would succeed.
+        emu.faults().next(EmulatorPath.PLATFORM_METADATA, 3, Fault.status(503));
+        Cli.Result served = cli.run("acquire", "--json");
+        assertEquals(0, served.code(), served::toString);
+        assertEquals("store", served.json().get("source").asText(), "gave up renewing within the bound");
+        assertEquals(due.x5tS256(), served.json().get("x5tS256").asText());
+        assertTrue(served.err().startsWith("warning: ") && served.err().contains("HTTP 503"), served.err());
+
+        emu.faults().clear();
+        assertEquals(0, cli.run("clear").code());
+        emu.faults().next(EmulatorPath.PLATFORM_METADATA, 3, Fault.status(503));
+        Cli.Result issued = cli.run("acquire", "--json");
+        assertEquals(0, issued.code(), issued::toString);
+        assertEquals("imds", issued.json().get("source").asText(), "without a valid credential every retry is taken");
+        assertEquals("FRESH", issued.json().get("state").asText());
+        assertEquals("", issued.err());
+    }
+
+    /** A credential 60 % into its 10-minute life (renewAt at 50 %) in the test's store. */
+    private MtlsCredential storeRenewDueCredential() {
+        MtlsCredential due = TestCredentials.newCa().credential(ManagedIdentityId.systemAssigned(),
+                Instant.now().minus(Duration.ofMinutes(6)), Duration.ofMinutes(10));
+        LinuxCredentialStore.builder().directory(cli.storeDir()).build().save(due);
+        return due;
+    }
+
+    @Test
     void imdsDownIsExit3WithOneErrorLine() {
         Cli.Result r = new Cli(null, cli.storeDir()).run("acquire");
         assertEquals(3, r.code(), r::toString);
