@@ -38,13 +38,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code demo}: the whole flow against an in-process emulator, in a temporary store, narrated step
- * by step, through the public API only (MsiCredentialCache, the store SPI, ImdsClient). Exit 0 when
- * every step worked; otherwise a {@code FAILED} line names the step and the exit code is the
- * failure's (3 IMDS/network, 4 store, 2 anything else). Ignores --imds-endpoint and the identity
- * options: it always uses its own emulator and the system-assigned identity. The store is the one
- * --store-dir or MSI_AGENT_STORE_DIR names, when given (the demo's credential stays there; a store
- * that already holds one is refused, exit 64, so that nothing is replaced); otherwise a temporary
+ * {@code demo}: the whole flow against an in-process emulator, narrated step by step, through the
+ * public API only (MsiCredentialCache, the store SPI, ImdsClient). Exit 0 when every step worked;
+ * otherwise a {@code FAILED} line names the step and the exit code is the failure's (3
+ * IMDS/network, 4 store, 2 anything else). Ignores --imds-endpoint and the identity options: it
+ * always uses its own emulator and the system-assigned identity. The store is the one --store-dir
+ * or MSI_AGENT_STORE_DIR names, when given (the demo's credential stays there; a store that
+ * already holds one is refused, exit 64, so that nothing is replaced); otherwise a temporary
  * directory, removed at the end unless {@code --keep}.
  */
 @Command(name = "demo", description = {"The whole flow against an in-process emulator, narrated.",

@@ -14,8 +14,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
 /**
- * Whether {@code status} (and {@code demo} in a given store) can read the Linux store at all, examined without writing or repairing.
- * The store's {@code inspect} reports every problem as an INVALID entry; but a store directory that
+ * Whether the Linux store can be read at all, examined without writing or repairing: for
+ * {@code status} and for {@code demo} in a given store. The store's {@code inspect} reports every problem as an INVALID entry; but a store directory that
  * is a regular file, a symlink, someone else's or unreadable (and an entry file that is a symlink,
  * someone else's or unreadable) is a store failure, exit 4, as {@code acquire} reports it: retrying
  * or re-acquiring cannot help, a person has to fix the path. Content that does not parse stays an
@@ -28,7 +28,7 @@ final class StoreAccess {
     /** Throws a {@link StoreException} naming the path and what is wrong; does nothing on other platforms' stores. */
     static void requireReadable(CredentialStore store, ManagedIdentityId identity) {
         if (!(store instanceof LinuxCredentialStore linux)) {
-            return; // the Windows store throws StoreException from inspect itself
+            return; // other platforms' stores report their own problems through inspect
         }
         Path dir = linux.directory();
         requireNoError(dir, examine(dir, true));
