@@ -5,6 +5,7 @@ import io.msiagent.core.CredentialState;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MsiCredentialException;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.spi.LoadResult;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -14,9 +15,24 @@ import picocli.CommandLine.ParentCommand;
 /**
  * {@code acquire}: the credential from the store, else IMDS. A credential past its renewAt is renewed
  * now; when that fails, the still valid one is served (exit 0) with a warning on stderr.
+ *
+ * <p>That renewal is bounded: a person or script holding a valid credential should not wait out
+ * imds-client's whole budget (90 s per call, which timeouts or a long Retry-After can use up). Each
+ * IMDS call of the renewal gets {@link #RENEWAL_CALL_DEADLINE}: the retry table's first two retries
+ * (after 1 s and 2 s, at most 3.6 s with jitter) fit, the third (4 s later) does not; a healthy
+ * IMDS answers in well under a second. With the two calls of a renewal and at most
+ * {@link #RENEWAL_LOCK_WAIT} for a store lock another process holds (the agent renewing), the
+ * attempt ends within about 15 s. Without a valid credential there is nothing to fall back on, so
+ * IMDS gets the full budget.
  */
-@Command(name = "acquire", description = "The credential from memory, store or IMDS, as needed.")
+@Command(name = "acquire", description = {"The credential from memory, store or IMDS, as needed.",
+        "A stored credential due for renewal is renewed now; if IMDS fails, each IMDS call gives up after 5 s (about 15 s in all,"
+                + " store lock wait included) and the still valid credential is served: exit 0, source store, one warning line."
+                + " Without a valid credential IMDS gets its full retry budget."})
 final class AcquireCommand implements Callable<Integer> {
+    static final Duration RENEWAL_CALL_DEADLINE = Duration.ofSeconds(5);
+    static final Duration RENEWAL_LOCK_WAIT = Duration.ofSeconds(5);
+
     @ParentCommand
     MsiAgentCommand root;
 
@@ -25,31 +41,44 @@ final class AcquireCommand implements Callable<Integer> {
         Setup setup = new Setup(root);
         AuditLog audit = AuditLog.beside(setup.auditDirectory());
         long start = System.nanoTime();
-        try (MsiCredentialCache cache = setup.newCache()) {
-            MtlsCredential c = cache.get();
-            Source source = setup.store().savedHere(c.x5tS256()) ? Source.IMDS : Source.STORE;
-            String reason = null;
-            if (c.stateAt(Instant.now()) == CredentialState.RENEW_DUE) {
-                try {
-                    c = cache.refresh();
-                    source = Source.IMDS;
-                } catch (MsiCredentialException e) {
-                    if (!Instant.now().isBefore(c.notAfter())) {
-                        throw e;
-                    }
-                    reason = "renewal failed, serving the stored credential until " + c.notAfter() + ": " + Failures.describe(e);
-                    root.io().err().println("warning: " + reason);
-                    warnIfAuditFailed(audit.append(setup.identity(), "renewal_failed", c, "acquire", "failure", null,
-                            Failures.describe(e)));
-                }
+        // A credential due for renewal is read first, so that no cache with the full budget (whose
+        // timers would start renewing it at once) is ever built for it.
+        MtlsCredential c = storedAndDue(setup);
+        Source source = Source.STORE;
+        if (c == null) {
+            try (MsiCredentialCache cache = setup.newCache()) {
+                c = cache.get();
             }
-            if (source == Source.IMDS) {
-                warnIfAuditFailed(audit.append(setup.identity(), "issued", c, "acquire", "success",
-                        Duration.ofNanos(System.nanoTime() - start), null));
-            }
-            Commands.printCredential(root, setup, c.stateAt(Instant.now()), source, c, reason);
-            return ExitCodes.OK;
+            source = setup.store().savedHere(c.x5tS256()) ? Source.IMDS : Source.STORE;
         }
+        String reason = null;
+        if (source == Source.STORE && c.stateAt(Instant.now()) == CredentialState.RENEW_DUE) {
+            try (MsiCredentialCache cache = setup.newBoundedCache(RENEWAL_CALL_DEADLINE, RENEWAL_LOCK_WAIT)) {
+                c = cache.refresh();
+                source = Source.IMDS;
+            } catch (MsiCredentialException e) {
+                if (!Instant.now().isBefore(c.notAfter())) {
+                    throw e;
+                }
+                reason = "renewal failed, serving the stored credential until " + c.notAfter() + ": " + Failures.describe(e);
+                root.io().err().println("warning: " + reason);
+                warnIfAuditFailed(audit.append(setup.identity(), "renewal_failed", c, "acquire", "failure", null,
+                        Failures.describe(e)));
+            }
+        }
+        if (source == Source.IMDS) {
+            warnIfAuditFailed(audit.append(setup.identity(), "issued", c, "acquire", "success",
+                    Duration.ofNanos(System.nanoTime() - start), null));
+        }
+        Commands.printCredential(root, setup, c.stateAt(Instant.now()), source, c, reason);
+        return ExitCodes.OK;
+    }
+
+    /** The stored credential when it is due for renewal and still valid (read-only); otherwise null. */
+    private static MtlsCredential storedAndDue(Setup setup) {
+        LoadResult r = setup.store().inspect(setup.identity());
+        MtlsCredential stored = r.credential().orElse(null);
+        return stored != null && stored.stateAt(Instant.now()) == CredentialState.RENEW_DUE ? stored : null;
     }
 
     private void warnIfAuditFailed(String problem) {

@@ -29,7 +29,8 @@ import java.util.function.Supplier;
  * process renewed is adopted (a new cache takes it from the store, so its renewAt becomes the plan),
  * one that was removed or corrupted is re-acquired at once;</li>
  * <li>wall-clock jump detection on the same tick (suspend/resume, clock steps): {@code replan()};</li>
- * <li>event lines, the audit log, metrics, the {@code --on-renew} hook;</li>
+ * <li>event lines, the audit log, metrics, the {@code --on-renew} hook (for every new credential served, the first
+ * one issued at start included; not for the stored one taken over unchanged at start);</li>
  * <li>a shutdown that refuses new saves, waits briefly for one in flight, and closes the cache.</li>
  * </ul>
  */
@@ -243,7 +244,9 @@ final class Agent {
                     m.put("duration", AgentEvents.seconds(took));
                     events.emit(m);
                     auditProblem(audit.append(identity, name.toLowerCase(java.util.Locale.ROOT), c, why, "success", took, null));
-                    if (hook != null && !name.equals("ACQUIRED")) {
+                    // A new thumbprint to serve: issued here (at start too), renewed, adopted or re-acquired. Only the
+                    // stored credential taken over unchanged at start is one the files' readers already have.
+                    if (hook != null && (issued || !name.equals("ACQUIRED"))) {
                         hook.fire(c, store.location(identity));
                     }
                 }

@@ -38,14 +38,19 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 
 /**
- * {@code demo}: the whole flow against an in-process emulator, in a temporary store, narrated step
- * by step, through the public API only (MsiCredentialCache, the store SPI, ImdsClient). Exit 0 when
- * every step worked; otherwise a {@code FAILED} line names the step and the exit code is the
- * failure's (3 IMDS/network, 4 store, 2 anything else). Ignores --imds-endpoint, --store-dir and
- * the identity options: it always uses its own emulator, temporary store and the system-assigned
- * identity. The temporary directory is removed at the end unless {@code --keep}.
+ * {@code demo}: the whole flow against an in-process emulator, narrated step by step, through the
+ * public API only (MsiCredentialCache, the store SPI, ImdsClient). Exit 0 when every step worked;
+ * otherwise a {@code FAILED} line names the step and the exit code is the failure's (3
+ * IMDS/network, 4 store, 2 anything else). Ignores --imds-endpoint and the identity options: it
+ * always uses its own emulator and the system-assigned identity. The store is the one --store-dir
+ * or MSI_AGENT_STORE_DIR names, when given (the demo's credential stays there; a store that
+ * already holds one is refused, exit 64, so that nothing is replaced); otherwise a temporary
+ * directory, removed at the end unless {@code --keep}.
  */
-@Command(name = "demo", description = "The whole flow against an in-process emulator, narrated; leaves nothing behind unless --keep.")
+@Command(name = "demo", description = {"The whole flow against an in-process emulator, narrated.",
+        "Store: --store-dir (or MSI_AGENT_STORE_DIR) when given, and the demo's credential stays there (a store that already "
+                + "holds a credential for the system identity is refused); default: a temporary directory, removed at the end "
+                + "unless --keep."})
 final class DemoCommand implements Callable<Integer> {
     private static final String RESOURCE = "https://management.azure.com";
     private static final int STEPS = 9;
@@ -53,7 +58,7 @@ final class DemoCommand implements Callable<Integer> {
     @ParentCommand
     MsiAgentCommand root;
 
-    @Option(names = "--keep", description = "Keep the temporary store directory (its path is printed).")
+    @Option(names = "--keep", description = "Without --store-dir: keep the temporary store directory (its path is printed).")
     boolean keep;
 
     @Option(names = "--cert-lifetime", paramLabel = "D", converter = EmulatorCommand.DurationConverter.class,
@@ -67,6 +72,10 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         out = root.io().out();
+        CredentialStore given = givenStore();
+        if (given != null) {
+            return runInGivenStore(given);
+        }
         out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator");
         out.println();
         Path tmp = Files.createTempDirectory("msi-agent-demo-");
@@ -83,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(cleanup);
         int code;
         try {
-            code = runSteps(tmp);
+            code = runSteps(Setup.openStore(tmp.resolve("certs"), root.io()));
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
@@ -98,12 +107,49 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("Cleaned up: removed " + tmp + (Files.exists(tmp) ? " (FAILED: it is still there)" : "; nothing else was written."));
             }
         }
+        return verdict(code);
+    }
+
+    private int verdict(int code) {
         out.println(code == ExitCodes.OK ? "demo: OK, every step worked." : "demo: FAILED at step " + step + " (" + stepName + ").");
         out.flush();
         return code;
     }
 
-    private int runSteps(Path tmp) {
+    /** The store --store-dir or MSI_AGENT_STORE_DIR names, or null when neither is given. */
+    private CredentialStore givenStore() {
+        String fromEnv = root.io().env().get(MsiAgentCommand.ENV_STORE_DIR);
+        if (root.storeDir() == null && (fromEnv == null || fromEnv.isBlank())) {
+            return null;
+        }
+        return Setup.openStore(root.storeDir(), root.io());
+    }
+
+    /**
+     * The demo in a store the user named: refused when that store already holds a credential for the
+     * identity (or a corrupt one the demo would quarantine), so that it never replaces anything; the
+     * demo's credential is left there.
+     */
+    private int runInGivenStore(CredentialStore store) {
+        ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
+        String where = store instanceof LinuxCredentialStore linux ? linux.directory().toString() : store.location(identity);
+        StoreAccess.requireReadable(store, identity);
+        LoadResult existing = store.inspect(identity);
+        if (existing.kind() != LoadResult.Kind.ABSENT) {
+            throw new UsageException(where + " already holds " + (existing.kind() == LoadResult.Kind.FOUND ? "a credential"
+                    : "an unreadable entry") + " for " + identity + "; the demo does not replace it: give an empty --store-dir,"
+                    + " or remove it first with: msi-agent clear --store-dir " + where);
+        }
+        out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator, in the store " + where);
+        out.println();
+        int code = runSteps(store);
+        out.println();
+        out.println("The demo's credential stays in " + store.location(identity) + " (issued by the demo's throwaway CA; remove it with:"
+                + " msi-agent clear --store-dir " + where + ")");
+        return verdict(code);
+    }
+
+    private int runSteps(CredentialStore store) {
         EmulatorConfig config;
         try {
             config = EmulatorConfig.builder().certLifetime(certLifetime).build();
@@ -112,7 +158,6 @@ final class DemoCommand implements Callable<Integer> {
         }
         ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
         try (ImdsEmulator emu = startEmulator(config)) {
-            CredentialStore store = Setup.openStore(tmp.resolve("certs"), root.io());
             ImdsClient imds = ImdsClient.builder().endpoint(emu.imdsEndpoint()).build();
             MsiCredentialCache.Builder caches = MsiCredentialCache.builder().identity(identity).store(store).imdsClient(imds)
                     .trustedCertificates(List.of(emu.caCertificate()));

@@ -56,6 +56,12 @@ final class Failures {
     }
 
     static String describe(Throwable failure) {
+        if (failure instanceof IssuanceException issuance && issuance.imdsException() != null) {
+            // imds-client's message is the precise one: it names the endpoint actually called, the
+            // status or transport failure, both request ids and what to check. Core's wrapper repeats
+            // it and appends generic advice (which assumes 169.254.169.254 on a transport failure).
+            return describe(issuance.imdsException());
+        }
         String message = failure.getMessage();
         if (message == null || message.isBlank()) {
             Throwable cause = failure.getCause();

@@ -16,10 +16,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * {@code --on-renew CMD}: runs {@code sh -c CMD} ({@code cmd /c CMD} on Windows) after each change of
- * credential, one at a time, with {@code MSI_AGENT_X5T_S256}, {@code MSI_AGENT_CERT_FILE},
- * {@code MSI_AGENT_IDENTITY} and {@code MSI_AGENT_NOT_AFTER} in its environment. Its output goes to
- * our stderr (stdout carries the event lines); it is killed after {@link #TIMEOUT}; a failure is
- * an event, never fatal.
+ * the credential served (the agent decides which, see {@link Agent}), one at a time, with
+ * {@code MSI_AGENT_X5T_S256}, {@code MSI_AGENT_CERT_FILE}, {@code MSI_AGENT_IDENTITY} and
+ * {@code MSI_AGENT_NOT_AFTER} in its environment. Its output goes to our stderr (stdout carries the
+ * event lines); it is killed after {@link #TIMEOUT}; a failure is an event, never fatal.
  */
 final class RenewHook implements AutoCloseable {
     static final Duration TIMEOUT = Duration.ofSeconds(30);

@@ -21,8 +21,10 @@ final class RunCommand implements Callable<Integer> {
     Integer metricsPort;
 
     @Option(names = "--on-renew", paramLabel = "CMD",
-            description = "Run CMD (sh -c / cmd /c) after each renewal, with MSI_AGENT_X5T_S256, MSI_AGENT_CERT_FILE, "
-                    + "MSI_AGENT_IDENTITY, MSI_AGENT_NOT_AFTER set; at most 30 s; a failure is logged, never fatal.")
+            description = "Run CMD (sh -c / cmd /c) whenever the agent starts serving a new credential: the first one it gets "
+                    + "from IMDS, each renewal, one adopted from another process, a re-acquisition (not the unchanged stored one "
+                    + "it loads at start); with MSI_AGENT_X5T_S256, MSI_AGENT_CERT_FILE, MSI_AGENT_IDENTITY, MSI_AGENT_NOT_AFTER "
+                    + "set; at most 30 s; a failure is logged, never fatal.")
     String onRenew;
 
     @Override

@@ -9,6 +9,7 @@ import io.msiagent.imds.ImdsClient;
 import io.msiagent.store.linux.LinuxCredentialStore;
 import io.msiagent.store.linux.LinuxCredentialStoreProvider;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ServiceLoader;
 
 /** Builds the store, the IMDS client and the credential cache that a command's options describe. */
@@ -62,13 +63,27 @@ final class Setup {
         return ImdsClient.builder().endpoint(options.imdsEndpoint()).build();
     }
 
+    /** A cache with imds-client's whole retry budget (90 s per IMDS call) and the store's default lock wait. */
     MsiCredentialCache newCache() {
+        return cacheBuilder(imdsClient()).build();
+    }
+
+    /**
+     * A cache whose IMDS calls each end within {@code callDeadline} (retries and back-off included)
+     * and which waits at most {@code lockWait} for the store lock: for a renewal that may give up
+     * because a valid credential is there to serve.
+     */
+    MsiCredentialCache newBoundedCache(Duration callDeadline, Duration lockWait) {
+        ImdsClient bounded = ImdsClient.builder().endpoint(options.imdsEndpoint()).callDeadline(callDeadline).build();
+        return cacheBuilder(bounded).lockWait(lockWait).build();
+    }
+
+    private MsiCredentialCache.Builder cacheBuilder(ImdsClient imds) {
         return MsiCredentialCache.builder()
                 .identity(identity)
                 .store(store)
-                .imdsClient(imdsClient())
-                .trustedCertificates(options.trustedCas())
-                .build();
+                .imdsClient(imds)
+                .trustedCertificates(options.trustedCas());
     }
 
     /**

@@ -13,10 +13,12 @@ import picocli.CommandLine.ParentCommand;
 
 /**
  * {@code status}: what the store holds, read with {@code inspect} (never writes, never repairs,
- * never calls the network). Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED/MISSING/INVALID, 4 when the store
- * itself cannot be read (foreign owner, symlink...).
+ * never calls the network). Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED/MISSING/INVALID (a corrupt entry),
+ * 4 when the store itself cannot be used (see {@link StoreAccess}): the report is still printed,
+ * with state INVALID, and one {@code error:} line names the path and the problem.
  */
-@Command(name = "status", description = "What is stored, without any network call.")
+@Command(name = "status", description = {"What is stored, without any network call.",
+        "Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED, MISSING or INVALID (a corrupt entry), 4 the store path itself is unusable."})
 final class StatusCommand implements Callable<Integer> {
     @ParentCommand
     MsiAgentCommand root;
@@ -27,6 +29,7 @@ final class StatusCommand implements Callable<Integer> {
         Instant now = Instant.now();
         LoadResult r;
         try {
+            StoreAccess.requireReadable(setup.store().delegate(), setup.identity());
             r = setup.store().inspect(setup.identity());
         } catch (StoreException e) {
             Commands.printCredential(root, setup, CredentialState.INVALID, null, null, e.getMessage());

@@ -122,6 +122,49 @@ class AgentProcessTest {
     }
 
     @Test
+    void onRenewRunsForEveryNewCredentialServedButNotForTheUnchangedStoredOneAtStart() throws Exception {
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofHours(1)).build())) {
+            Cli cli = new Cli(emu, tmp.resolve("certs"));
+            Path hookFile = tmp.resolve("hook.txt");
+            String hook = "printf '%s\\n' \"$MSI_AGENT_X5T_S256\" >> '" + hookFile + "'";
+            String first;
+            try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir(), "--on-renew", hook)) {
+                JsonNode acquired = agent.await("ACQUIRED", FIRST_EVENT);
+                assertEquals("imds", acquired.get("source").asText());
+                first = acquired.get("x5tS256").asText();
+                JsonNode ran = agent.await(n -> n.path("event").asText().startsWith("HOOK_"), Duration.ofSeconds(10),
+                        "the hook for the first credential from IMDS");
+                assertEquals("HOOK_RAN", ran.get("event").asText(), ran::toString);
+                assertEquals(first, ran.get("x5tS256").asText());
+                assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
+            }
+            assertEquals(List.of(first), Files.readAllLines(hookFile));
+
+            try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir(), "--on-renew", hook)) {
+                JsonNode loaded = agent.await("ACQUIRED", FIRST_EVENT);
+                assertEquals("store", loaded.get("source").asText());
+                assertEquals(first, loaded.get("x5tS256").asText());
+
+                Cli.Result renewed = cli.run("renew", "--json");
+                assertEquals(0, renewed.code(), renewed::toString);
+                String adopted = renewed.json().get("x5tS256").asText();
+                agent.await("ADOPTED", Duration.ofSeconds(15));
+                // The hook runs one at a time, in order: had the stored credential fired it, that came first.
+                JsonNode ran = agent.await(n -> n.path("event").asText().startsWith("HOOK_"), Duration.ofSeconds(10), "a hook event");
+                assertEquals(adopted, ran.get("x5tS256").asText(), "the first hook run is the adopted credential's");
+
+                Files.delete(cli.storeDir().resolve("msal_mtls.pem"));
+                JsonNode reacquired = agent.await("RENEWED", Duration.ofSeconds(30));
+                String third = reacquired.get("x5tS256").asText();
+                agent.await(n -> n.path("event").asText().equals("HOOK_RAN") && n.path("x5tS256").asText().equals(third),
+                        Duration.ofSeconds(10), "HOOK_RAN for the re-acquired credential");
+                assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
+                assertEquals(List.of(first, adopted, third), Files.readAllLines(hookFile));
+            }
+        }
+    }
+
+    @Test
     void sigtermDuringARenewalExitsZeroQuicklyAndLeavesAConsistentStore() throws Exception {
         try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofSeconds(20)).build())) {
             Cli cli = new Cli(emu, tmp.resolve("certs"));

@@ -16,7 +16,10 @@ import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.testing.TestCredentials;
 import io.msiagent.store.linux.LinuxCredentialStore;
+import io.msiagent.store.linux.PrivatePaths;
 import java.io.ByteArrayInputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -27,6 +30,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -173,6 +178,53 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void acquireOfARenewDueCredentialDoesNotWaitOutImdsTimeoutsBeforeServingIt() {
+        MtlsCredential due = storeRenewDueCredential();
+        emu.faults().next(EmulatorPath.PLATFORM_METADATA, 20, Fault.delay(Duration.ofSeconds(60)));
+        long start = System.nanoTime();
+        Cli.Result r = cli.run("acquire", "--json");
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        emu.faults().clear();
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("store", r.json().get("source").asText());
+        assertEquals("RENEW_DUE", r.json().get("state").asText());
+        assertEquals(due.x5tS256(), r.json().get("x5tS256").asText());
+        assertEquals(1, r.err().lines().count(), r.err());
+        assertTrue(r.err().startsWith("warning: "), r.err());
+        // Behaviour, not a benchmark: far below the ~90 s one IMDS call may take with retries.
+        assertTrue(took.compareTo(Duration.ofSeconds(30)) < 0, "served the valid credential after " + took);
+    }
+
+    @Test
+    void aValidCredentialBoundsTheRenewalWhileNoCredentialGetsTheWholeRetryTable() {
+        MtlsCredential due = storeRenewDueCredential();
+        // Three 503s: the table retries after 1 s, 2 s and 4 s; the fourth attempt would succeed.
+        emu.faults().next(EmulatorPath.PLATFORM_METADATA, 3, Fault.status(503));
+        Cli.Result served = cli.run("acquire", "--json");
+        assertEquals(0, served.code(), served::toString);
+        assertEquals("store", served.json().get("source").asText(), "gave up renewing within the bound");
+        assertEquals(due.x5tS256(), served.json().get("x5tS256").asText());
+        assertTrue(served.err().startsWith("warning: ") && served.err().contains("HTTP 503"), served.err());
+
+        emu.faults().clear();
+        assertEquals(0, cli.run("clear").code());
+        emu.faults().next(EmulatorPath.PLATFORM_METADATA, 3, Fault.status(503));
+        Cli.Result issued = cli.run("acquire", "--json");
+        assertEquals(0, issued.code(), issued::toString);
+        assertEquals("imds", issued.json().get("source").asText(), "without a valid credential every retry is taken");
+        assertEquals("FRESH", issued.json().get("state").asText());
+        assertEquals("", issued.err());
+    }
+
+    /** A credential 60 % into its 10-minute life (renewAt at 50 %) in the test's store. */
+    private MtlsCredential storeRenewDueCredential() {
+        MtlsCredential due = TestCredentials.newCa().credential(ManagedIdentityId.systemAssigned(),
+                Instant.now().minus(Duration.ofMinutes(6)), Duration.ofMinutes(10));
+        LinuxCredentialStore.builder().directory(cli.storeDir()).build().save(due);
+        return due;
+    }
+
+    @Test
     void imdsDownIsExit3WithOneErrorLine() {
         Cli.Result r = new Cli(null, cli.storeDir()).run("acquire");
         assertEquals(3, r.code(), r::toString);
@@ -180,6 +232,29 @@ class CredentialCommandsTest {
         assertEquals(1, r.err().lines().count(), r.err());
         assertTrue(r.err().contains("x-ms-client-request-id"), r.err());
         assertEquals("", r.out());
+    }
+
+    @Test
+    void nothingListeningNamesTheEndpointUsedAndTheRequestIdInOneErrorLine() throws Exception {
+        String endpoint;
+        try (ServerSocket closedSoon = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            endpoint = "http://127.0.0.1:" + closedSoon.getLocalPort();
+        }
+        Cli offline = new Cli(null, cli.storeDir());
+        for (Cli.Result r : List.of(offline.run("--imds-endpoint", endpoint, "acquire"),
+                new Cli(null, cli.storeDir()).env("MSI_AGENT_IMDS_ENDPOINT", endpoint).run("renew"))) {
+            assertEquals(3, r.code(), r::toString);
+            assertEquals(1, r.err().lines().count(), r.err());
+            String line = r.err().strip();
+            assertTrue(line.startsWith("error: "), line);
+            assertTrue(line.contains("nothing listens at " + endpoint + " "), line);
+            assertFalse(line.contains("169.254.169.254"), "names the endpoint used, not the default: " + line);
+            assertFalse(line.contains(".."), line);
+            assertTrue(Pattern.compile("x-ms-client-request-id[ =][0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+                    .matcher(line).find(), line);
+            assertEquals(1, Pattern.compile("x-ms-client-request-id").matcher(line).results().count(), "said once: " + line);
+            assertEquals("", r.out());
+        }
     }
 
     @Test
@@ -218,10 +293,64 @@ class CredentialCommandsTest {
         Cli.Result r = linked.run("acquire");
         assertEquals(4, r.code(), r::toString);
         assertTrue(r.err().startsWith("error: ") && r.err().contains(link.toString()), r.err());
-        Cli.Result status = linked.run("status", "--json");
-        assertEquals(2, status.code(), status::toString);
-        assertEquals("INVALID", status.json().get("state").asText());
-        assertTrue(status.json().get("reason").asText().contains("symbolic link"), status.out());
+        assertStatusIsAStoreFailure(linked, link, "symbolic link");
+    }
+
+    @Test
+    void aStorePathThatIsARegularFileIsAStoreFailureForStatusAsForAcquire() throws Exception {
+        Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
+        Cli onFile = new Cli(emu, file);
+        Cli.Result acquire = onFile.run("acquire");
+        assertEquals(4, acquire.code(), acquire::toString);
+        assertStatusIsAStoreFailure(onFile, file, "not a directory");
+        assertEquals("x", Files.readString(file), "status leaves the file alone");
+    }
+
+    @Test
+    void aStoreDirectoryOwnedBySomeoneElseIsAStoreFailure() throws Exception {
+        Assumptions.assumeTrue(PrivatePaths.currentUid() == 0, "only root can give a directory to another user");
+        Path dir = Files.createDirectory(tmp.resolve("foreign"), PosixFilePermissions.asFileAttribute(
+                PosixFilePermissions.fromString("rwx------")));
+        Files.setAttribute(dir, "unix:uid", 65534);
+        Cli foreign = new Cli(emu, dir);
+        Cli.Result acquire = foreign.run("acquire");
+        assertEquals(4, acquire.code(), acquire::toString);
+        assertStatusIsAStoreFailure(foreign, dir, "owned by uid 65534");
+    }
+
+    @Test
+    void aSymlinkedEntryFileIsAStoreFailureButACorruptEntryStaysInvalid() throws Exception {
+        assertEquals(0, cli.run("acquire").code());
+        Path pem = cli.storeDir().resolve("msal_mtls.pem");
+        Path elsewhere = Files.move(pem, tmp.resolve("elsewhere.pem"));
+        Files.createSymbolicLink(pem, elsewhere);
+        Cli.Result acquire = cli.run("acquire");
+        assertEquals(4, acquire.code(), acquire::toString);
+        assertStatusIsAStoreFailure(cli, pem, "symbolic link");
+
+        Files.delete(pem);
+        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n");
+        Files.setPosixFilePermissions(pem, PosixFilePermissions.fromString("rw-------"));
+        Cli.Result corrupt = cli.run("status", "--json");
+        assertEquals(2, corrupt.code(), corrupt::toString);
+        assertEquals("INVALID", corrupt.json().get("state").asText());
+        assertEquals("", corrupt.err(), "a corrupt entry is a state, not an error");
+    }
+
+    /** status (text and --json) on an unusable store: exit 4, one error line naming the path, one JSON object. */
+    private static void assertStatusIsAStoreFailure(Cli cli, Path path, String problem) {
+        Cli.Result text = cli.run("status");
+        assertEquals(4, text.code(), text::toString);
+        assertEquals(1, text.err().lines().count(), text::toString);
+        assertTrue(text.err().startsWith("error: " + path + ": ") && text.err().contains(problem), text.err());
+
+        Cli.Result json = cli.run("status", "--json");
+        assertEquals(4, json.code(), json::toString);
+        assertEquals(1, json.out().lines().count(), "one JSON object: " + json.out());
+        assertEquals("INVALID", json.json().get("state").asText());
+        assertTrue(json.json().get("reason").asText().contains(problem), json.out());
+        assertTrue(json.json().get("x5tS256").isNull(), json.out());
+        assertEquals(text.err(), json.err(), "the same error line with --json");
     }
 
     @Test

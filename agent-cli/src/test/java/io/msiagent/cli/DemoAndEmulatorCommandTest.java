@@ -54,6 +54,45 @@ class DemoAndEmulatorCommandTest {
     }
 
     @Test
+    void demoUsesTheGivenStoreDirectoryAndLeavesTheCredentialThere() throws Exception {
+        Path store = tmp.resolve("given").resolve("certs");
+        Cli cli = new Cli(null, store);
+        Cli.Result r = cli.run("demo");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(r.out().contains(store.resolve("msal_mtls.pem").toString()), r.out());
+        Path pem = store.resolve("msal_mtls.pem");
+        assertTrue(Files.exists(pem), "the credential stays in " + store);
+        Cli.Result status = cli.run("status", "--json");
+        assertEquals(0, status.code(), status::toString);
+        assertEquals(pem.toString(), status.json().get("store").asText());
+        assertEquals(CredentialCommandsTest.certificateIn(pem).getNotAfter().toInstant().toString(),
+                status.json().get("notAfter").asText(), "status sees the demo's credential");
+
+        byte[] before = Files.readAllBytes(pem);
+        Cli.Result again = cli.run("demo");
+        assertEquals(64, again.code(), again::toString);
+        assertTrue(again.err().startsWith("error: ") && again.err().contains(store.toString()), again.err());
+        assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(pem)), "a stored credential is never replaced by the demo's");
+    }
+
+    @Test
+    void demoUsesTheStoreDirectoryOfTheEnvironment() {
+        Path store = tmp.resolve("from-env");
+        Cli.Result r = new Cli(null, tmp.resolve("unused")).env("MSI_AGENT_STORE_DIR", store.toString()).runExactly("demo");
+        assertEquals(0, r.code(), r::toString);
+        assertTrue(Files.exists(store.resolve("msal_mtls.pem")), r.out());
+    }
+
+    @Test
+    void demoHelpStatesWhereItsStoreIs() {
+        Cli.Result help = new Cli(null, tmp.resolve("unused")).runExactly("demo", "--help");
+        assertEquals(0, help.code(), help::toString);
+        String text = help.out().replaceAll("\\s+", " ");
+        assertTrue(text.contains("Store: --store-dir (or MSI_AGENT_STORE_DIR) when given")
+                && text.contains("default: a temporary directory"), help.out());
+    }
+
+    @Test
     void emulatorPrintCaPrintsAPersistentCaAndExits() throws Exception {
         Path caDir = tmp.resolve("ca");
         Cli cli = new Cli(null, tmp.resolve("unused"));
