@@ -1,5 +1,6 @@
 package io.msiagent.cli;
 
+import io.msiagent.core.CredentialTlsContext;
 import io.msiagent.core.MtlsCredential;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -30,8 +31,10 @@ final class TlsProbe {
     }
 
     static Duration handshake(URI uri, MtlsCredential c, X509TrustManager trust) throws Exception {
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(new KeyManager[] {new OneCredential(c)}, new TrustManager[] {trust}, null);
+        SSLContext plain = SSLContext.getInstance("TLS");
+        plain.init(new KeyManager[] {new OneCredential(c)}, new TrustManager[] {trust}, null);
+        // As the library's own context does: a credential whose key cannot sign RSA-PSS offers TLS 1.2 only.
+        SSLContext ctx = CredentialTlsContext.wrap(plain, () -> c);
         long start = System.nanoTime();
         try (Socket raw = new Socket()) {
             raw.connect(new InetSocketAddress(uri.getHost(), port(uri)), 3000);

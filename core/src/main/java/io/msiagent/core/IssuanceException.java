@@ -27,19 +27,25 @@ public class IssuanceException extends MsiCredentialException {
         m.append(e.status() < 0 ? "no reply" : "HTTP " + e.status());
         m.append(" (x-ms-client-request-id=").append(e.clientRequestId());
         m.append(", x-ms-request-id=").append(e.serverRequestId() != null ? e.serverRequestId() : "none").append(")");
-        if (e.getMessage() != null) {
-            m.append(": ").append(e.getMessage());
+        String detail = e.getMessage();
+        if (detail != null && !detail.isBlank()) {
+            m.append(": ").append(detail.strip());
         }
-        m.append(". ").append(advice(e));
+        String advice = advice(e);
+        if (advice != null) {
+            char last = m.charAt(m.length() - 1);
+            m.append(last == '.' || last == '?' || last == '!' ? " " : ". ").append(advice);
+        }
         return m.toString();
     }
 
+    /** What to do next, or null where imds-client's message already says it (no reply: it names the endpoint). */
     private static String advice(ImdsException e) {
         if (e instanceof ImdsV1OnlyException) {
             return "This host offers IMDS v1 only: MSI v2 credentials are not available on it.";
         }
         if (e.status() < 0) {
-            return "Check that 169.254.169.254 is reachable without a proxy (NO_PROXY) from this VM.";
+            return null;
         }
         if (e.status() == 400 || e.status() == 403 || e.status() == 404) {
             return "Check that the managed identity is assigned to this VM and the selector (client/object/resource id) is right.";

@@ -60,7 +60,7 @@ final class ImdsErrors {
         String message;
         if (cause instanceof ConnectException) {
             message = "IMDS " + operation + ": nothing listens at " + endpoint + " (connection refused; " + ids
-                    + "): is this an Azure VM with IMDS? Elsewhere set MSI_AGENT_IMDS_ENDPOINT to an IMDS emulator.";
+                    + "); on an Azure VM IMDS answers there, elsewhere MSI_AGENT_IMDS_ENDPOINT must name an IMDS emulator.";
         } else if (cause instanceof UnknownHostException || cause instanceof NoRouteToHostException) {
             message = "IMDS " + operation + ": cannot reach " + endpoint + " (" + cause.getClass().getSimpleName()
                     + "; " + ids + "): is this an Azure VM with IMDS, and is the endpoint right?";

@@ -301,7 +301,8 @@ class ImdsRetryTest {
         assertEquals(List.of(), time.sleeps());
         assertInstanceOf(ConnectException.class, e.getCause());
         assertTrue(e.getMessage().contains("nothing listens at " + endpoint + " "), e.getMessage());
-        assertTrue(e.getMessage().contains("is this an Azure VM with IMDS?"), e.getMessage());
+        assertTrue(e.getMessage().contains("MSI_AGENT_IMDS_ENDPOINT must name an IMDS emulator."), e.getMessage());
+        assertEquals(1, e.getMessage().split("\\. |\\? ").length, "one sentence: " + e.getMessage());
         assertNotNull(e.clientRequestId());
     }
 

@@ -86,6 +86,15 @@ public final class ImdsEmulator implements AutoCloseable {
         return emulator;
     }
 
+    static {
+        // The JDK HttpServer leaves Nagle's algorithm on unless told otherwise (read once, when its
+        // configuration class loads): every small POST reply then waits ~40 ms for a delayed ACK on
+        // loopback. Real IMDS does not; an emulator that did would distort every timing taken with it.
+        if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+            System.setProperty("sun.net.httpserver.nodelay", "true");
+        }
+    }
+
     private void startServers() throws IOException, GeneralSecurityException {
         SSLContext tls = TokenEndpointTls.serverContext(ca, faults, config.clock());
         https = HttpsServer.create(new InetSocketAddress(LOOPBACK, config.tlsPort()), 0);

@@ -47,9 +47,6 @@ public final class IssuanceBench {
     }
 
     public static void main(String[] args) throws Exception {
-        // The JDK HttpServer behind the emulator leaves Nagle on by default, which adds ~40 ms to
-        // every POST reply on loopback; real IMDS does not behave like that, so switch it off.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
         int n = args.length > 0 ? Integer.parseInt(args[0].replace("iterations=", "")) : 30;
         int warmup = 10;
         Map<String, List<Double>> rows = new LinkedHashMap<>();

@@ -51,9 +51,6 @@ public final class ProcessBench {
     }
 
     public static void main(String[] args) throws Exception {
-        // The JDK HttpServer behind the emulator leaves Nagle on by default, which adds ~40 ms to
-        // every POST reply on loopback; real IMDS does not behave like that, so switch it off.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
         Map<String, String> opts = new LinkedHashMap<>();
         for (String a : args) {
             opts.put(a.substring(0, a.indexOf('=')), a.substring(a.indexOf('=') + 1));
