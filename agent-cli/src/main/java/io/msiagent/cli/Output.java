@@ -1,11 +1,7 @@
 package io.msiagent.cli;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
-import java.io.IOException;
+import io.msiagent.imds.Json;
 import java.io.PrintStream;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.util.Collection;
 import java.util.Map;
 
@@ -17,49 +13,8 @@ final class Output {
     private Output() {
     }
 
-    /*
-     * The values are maps, lists, strings, numbers and booleans, so Jackson's streaming generator is
-     * enough; databind's ObjectMapper would cost a one-shot command ~400 more classes at start-up.
-     */
-    private static final class Json {
-        static final JsonFactory FACTORY = new JsonFactory();
-    }
-
     static String json(Object value) {
-        StringWriter text = new StringWriter();
-        try (JsonGenerator g = Json.FACTORY.createGenerator(text)) {
-            write(g, value);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write JSON: " + e.getMessage(), e);
-        }
-        return text.toString();
-    }
-
-    private static void write(JsonGenerator g, Object value) throws IOException {
-        if (value == null) {
-            g.writeNull();
-        } else if (value instanceof Map<?, ?> map) {
-            g.writeStartObject();
-            for (Map.Entry<?, ?> e : map.entrySet()) {
-                g.writeFieldName(String.valueOf(e.getKey()));
-                write(g, e.getValue());
-            }
-            g.writeEndObject();
-        } else if (value instanceof Collection<?> list) {
-            g.writeStartArray();
-            for (Object item : list) {
-                write(g, item);
-            }
-            g.writeEndArray();
-        } else if (value instanceof Boolean b) {
-            g.writeBoolean(b);
-        } else if (value instanceof Integer || value instanceof Long || value instanceof Short || value instanceof Byte) {
-            g.writeNumber(((Number) value).longValue());
-        } else if (value instanceof Number n) {
-            g.writeNumber(n.doubleValue());
-        } else {
-            g.writeString(value.toString());
-        }
+        return Json.write(value);
     }
 
     static void printJson(PrintStream out, Object value) {

@@ -1,12 +1,11 @@
 package io.msiagent.imds;
 
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.Proxy;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -52,7 +51,6 @@ public final class ImdsClient {
     /** The HTTP side of the client, made once, on first use. */
     private static final class Wire {
         static final MediaType JSON = MediaType.get("application/json; charset=utf-8");
-        static final JsonMapper MAPPER = new JsonMapper();
 
         final HttpUrl baseUrl;
         final RetryingCaller caller;
@@ -161,12 +159,13 @@ public final class ImdsClient {
             throw new IllegalArgumentException("csrDer is empty");
         }
         String requestId = newRequestId();
-        ObjectNode body = Wire.MAPPER.createObjectNode().put("csr", Base64.getEncoder().encodeToString(csrDer));
+        Map<String, String> body = new LinkedHashMap<>();
+        body.put("csr", Base64.getEncoder().encodeToString(csrDer));
         if (attestationToken != null && !attestationToken.isBlank()) {
             body.put("attestation_token", attestationToken);
         }
         Request request = imdsRequest(ISSUE, identity, requestId)
-                .post(RequestBody.create(body.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), Wire.JSON))
+                .post(RequestBody.create(Json.write(body).getBytes(java.nio.charset.StandardCharsets.UTF_8), Wire.JSON))
                 .build();
         Outcome outcome = wire().caller.call(request, "IMDS " + ISSUE, requestId);
         if (outcome.ending() != Outcome.Ending.SUCCESS) {

@@ -1,75 +1,42 @@
 package io.msiagent.imds;
 
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.io.JsonEOFException;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.IOException;
+import java.math.BigInteger;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
- * A JSON object reply, read strictly: property names are case-sensitive, unknown properties are
- * ignored, duplicate names and trailing content are refused, trailing commas are tolerated (as
- * MSAL.NET's serializer does). A string field must be a JSON string: a number, boolean, object or
- * array where a GUID or URL is expected means the server is not the one we think, so it is refused
- * rather than coerced. Numeric fields accept a number or a numeric string (ESTS sends both).
- * Error descriptions name the field and the problem, never the content.
+ * A JSON object reply, read strictly ({@link Json}): property names are case-sensitive, unknown
+ * properties are ignored, duplicate names and trailing content are refused, trailing commas are
+ * tolerated (as MSAL.NET's serializer does). A string field must be a JSON string: a number,
+ * boolean, object or array where a GUID or URL is expected means the server is not the one we
+ * think, so it is refused rather than coerced. Numeric fields accept a number or a numeric string
+ * (ESTS sends both). Error descriptions name the field and the problem, never the content.
  */
 final class JsonReply {
-    private static final JsonMapper MAPPER = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
-            .enable(JsonReadFeature.ALLOW_TRAILING_COMMA)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .build();
+    private final Map<?, ?> object;
 
-    private static final Pattern UNRECOGNIZED_TOKEN = Pattern.compile("Unrecognized token '[^']*'");
-
-    private final JsonNode object;
-
-    private JsonReply(JsonNode object) {
+    private JsonReply(Map<?, ?> object) {
         this.object = object;
     }
 
-    /**
-     * Jackson's exceptions are not kept as causes: their messages quote body content (e.g.
-     * "Unrecognized token 'abc'"), and a cause ends up in a caller's log with its stack trace.
-     */
     static JsonReply parse(byte[] body) throws ReplyFormatException {
-        JsonNode node;
+        Object value;
         try {
-            node = MAPPER.readTree(body);
-        } catch (JsonEOFException e) {
-            throw new ReplyFormatException("the JSON body is truncated (ends at byte " + body.length + ")");
-        } catch (JsonParseException e) {
-            throw new ReplyFormatException("the body is not valid JSON (" + safe(e.getOriginalMessage())
-                    + " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")");
-        } catch (JsonProcessingException e) {
-            throw new ReplyFormatException("the body is not valid JSON (" + safe(e.getOriginalMessage()) + ")");
-        } catch (IOException e) {
-            throw new ReplyFormatException("the body could not be read as JSON (" + e.getClass().getSimpleName() + ")");
+            value = Json.parse(body);
+        } catch (Json.SyntaxException e) {
+            if (e.truncated() && body.length > 0 && !new String(body, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+                throw new ReplyFormatException("the JSON body is truncated (ends at byte " + body.length + ")");
+            }
+            if (e.truncated()) {
+                throw new ReplyFormatException("the body is empty, expected a JSON object");
+            }
+            throw new ReplyFormatException("the body is not valid JSON (" + e.getMessage() + ")");
         }
-        if (node == null || node.isMissingNode()) {
-            throw new ReplyFormatException("the body is empty, expected a JSON object");
+        if (!(value instanceof Map<?, ?> map)) {
+            throw new ReplyFormatException("the body is a JSON " + typeName(value) + ", expected a JSON object");
         }
-        if (!node.isObject()) {
-            throw new ReplyFormatException("the body is a JSON " + typeName(node) + ", expected a JSON object");
-        }
-        return new JsonReply(node);
-    }
-
-    /**
-     * Jackson's parse message without body content: "Unrecognized token 'xyz'" quotes what it read,
-     * and a bare token as the body would land in our exception message.
-     */
-    private static String safe(String jacksonMessage) {
-        String s = UNRECOGNIZED_TOKEN.matcher(String.valueOf(jacksonMessage)).replaceAll("Unrecognized token");
-        return Redactor.excerpt(s.split("\n", 2)[0]);
+        return new JsonReply(map);
     }
 
     /** A non-blank string field. */
@@ -79,75 +46,82 @@ final class JsonReply {
 
     /** A string field that may be absent or null; present but blank is refused. */
     Optional<String> optionalString(String field) throws ReplyFormatException {
-        JsonNode value = object.get(field);
-        if (value == null || value.isNull()) {
+        Object value = object.get(field);
+        if (value == null) {
             return Optional.empty();
         }
-        if (!value.isTextual()) {
+        if (!(value instanceof String text)) {
             throw new ReplyFormatException("field '" + field + "' is a JSON " + typeName(value) + ", expected a string");
         }
-        if (value.textValue().isBlank()) {
+        if (text.isBlank()) {
             throw new ReplyFormatException("field '" + field + "' is empty");
         }
-        return Optional.of(value.textValue());
+        return Optional.of(text);
     }
 
     /** A string field that may be absent, null or empty (blank becomes empty). */
     Optional<String> lenientString(String field) {
-        JsonNode value = object.get(field);
-        return value != null && value.isTextual() && !value.textValue().isBlank()
-                ? Optional.of(value.textValue()) : Optional.empty();
+        return object.get(field) instanceof String text && !text.isBlank() ? Optional.of(text) : Optional.empty();
     }
 
     /** A nested object field. */
     JsonReply requiredObject(String field) throws ReplyFormatException {
-        JsonNode value = object.get(field);
-        if (value == null || value.isNull()) {
+        Object value = object.get(field);
+        if (value == null) {
             throw new ReplyFormatException("field '" + field + "' is missing");
         }
-        if (!value.isObject()) {
+        if (!(value instanceof Map<?, ?> map)) {
             throw new ReplyFormatException("field '" + field + "' is a JSON " + typeName(value) + ", expected an object");
         }
-        return new JsonReply(value);
+        return new JsonReply(map);
     }
 
     /** A whole number given as a JSON number or a numeric string; empty when absent or null. */
     Optional<Long> optionalLong(String field) throws ReplyFormatException {
-        JsonNode value = object.get(field);
-        if (value == null || value.isNull()) {
+        Object value = object.get(field);
+        if (value == null) {
             return Optional.empty();
         }
-        if (value.isIntegralNumber() && value.canConvertToLong()) {
-            return Optional.of(value.longValue());
+        if (value instanceof Long n) {
+            return Optional.of(n);
         }
-        if (value.isTextual()) {
+        if (value instanceof String text) {
             try {
-                return Optional.of(Long.parseLong(value.textValue().strip()));
+                return Optional.of(Long.parseLong(text.strip()));
             } catch (NumberFormatException e) {
                 throw new ReplyFormatException("field '" + field + "' is not a whole number");
             }
+        }
+        if (value instanceof BigInteger) {
+            throw new ReplyFormatException("field '" + field + "' is a whole number out of range");
         }
         throw new ReplyFormatException("field '" + field + "' is a JSON " + typeName(value) + ", expected a whole number");
     }
 
     /** The first element of an array of whole numbers, e.g. ESTS {@code error_codes}; lenient. */
     Optional<Long> firstLongOfArray(String field) {
-        JsonNode value = object.get(field);
-        if (value != null && value.isArray() && !value.isEmpty() && value.get(0).canConvertToLong()) {
-            return Optional.of(value.get(0).longValue());
+        if (object.get(field) instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Long n) {
+            return Optional.of(n);
         }
         return Optional.empty();
     }
 
-    private static String typeName(JsonNode node) {
-        return switch (node.getNodeType()) {
-            case ARRAY -> "array";
-            case OBJECT, POJO -> "object";
-            case NUMBER -> "number";
-            case BOOLEAN -> "boolean";
-            case STRING -> "string";
-            case NULL -> "null";
-            default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
-        };
+    private static String typeName(Object value) {
+        if (value == null) {
+            return "null";
+        }
+        if (value instanceof Map) {
+            return "object";
+        }
+        if (value instanceof List) {
+            return "array";
+        }
+        if (value instanceof String) {
+            return "string";
+        }
+        if (value instanceof Boolean) {
+            return "boolean";
+        }
+        return "number";
     }
 }

@@ -181,7 +181,7 @@ class PlatformMetadataTest {
                 Arguments.of(ok.replace("{\"vmId\": \"vm-1234\"}", "{}"), "neither 'vmId' nor 'vmssId'"),
                 Arguments.of(ok.replace("{\"vmId\": \"vm-1234\"}", "{\"vmId\": 7}"), "'vmId' is a JSON number"),
                 Arguments.of(ok.replace("\"cuId\": {\"vmId\": \"vm-1234\"},", ""), "field 'cuId' is missing"),
-                Arguments.of(ok.replace("{\"cuId\"", "{\"clientId\": \"x\", \"cuId\""), "Duplicate field 'clientId'"));
+                Arguments.of(ok.replace("{\"cuId\"", "{\"clientId\": \"x\", \"cuId\""), "duplicate field 'clientId'"));
     }
 
     @Test

@@ -2,6 +2,8 @@ package io.msiagent.store.linux;
 
 import io.msiagent.core.KeyProtection;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.imds.Json;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -92,14 +94,14 @@ final class EntryMetadata {
         root.put("formatVersion", FORMAT_VERSION);
         root.put("identity", identity);
         root.put("entries", list);
-        return MetadataJson.write(root);
+        return Json.writeIndented(root).getBytes(StandardCharsets.UTF_8);
     }
 
     static EntryMetadata parse(byte[] json) throws MalformedMetadataException {
         Object tree;
         try {
-            tree = MetadataJson.parse(json);
-        } catch (MetadataJson.SyntaxException e) {
+            tree = Json.parse(json);
+        } catch (Json.SyntaxException e) {
             throw new MalformedMetadataException("not JSON (" + e.getMessage() + ")");
         }
         if (!(tree instanceof Map<?, ?> root)) {

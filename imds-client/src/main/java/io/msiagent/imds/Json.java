@@ -1,5 +1,6 @@
-package io.msiagent.store.linux;
+package io.msiagent.imds;
 
+import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -10,45 +11,63 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Strict RFC 8259 JSON for the metadata file, read into a small tree (objects as maps, arrays as
- * lists, strings, {@code Long} integers, {@code Double} other numbers, booleans, null) and written
- * back from one. The file is a handful of flat fields, and reading it is on every cold start:
- * loading even Jackson's streaming parser cost more than parsing the PEM beside it (see
- * docs/BENCHMARKS.md). Anything but well-formed UTF-8 JSON is refused, including duplicate names
- * and nesting deeper than {@link #MAX_DEPTH}.
+ * The small JSON reader and writer msi-agent's library uses: for IMDS and token endpoint replies,
+ * request bodies, and the Linux store's metadata file. Not a general JSON library. It reads UTF-8
+ * RFC 8259 JSON into a tree of {@code Map<String, Object>} (insertion-ordered), {@code List<Object>},
+ * {@code String}, {@code Long} (integers; {@code BigInteger} beyond a long), {@code Double} (other
+ * numbers), {@code Boolean} and null. Duplicate member names, trailing content and nesting deeper
+ * than {@link #MAX_DEPTH} are refused; a trailing comma before {@code ]} or {@code }} is tolerated
+ * (MSAL.NET's serializer accepts it, and IMDS is written against that).
+ *
+ * <p>Why not Jackson: these documents are a handful of flat fields, and reading them is on every
+ * cold start; Jackson's streaming parser alone cost a fresh JVM more than parsing the PEM key and
+ * certificate, its databind several times that (docs/BENCHMARKS.md). It also keeps the library
+ * free of a dependency whose versions applications often have to reconcile.
+ *
+ * <p>Error messages give the position and the kind of problem, never the content: a body that is
+ * not what we expect may hold anything.
  */
-final class MetadataJson {
-    static final int MAX_DEPTH = 16;
+public final class Json {
+    /** Objects and arrays nested deeper than this are refused (no reply we read nests more than 3). */
+    public static final int MAX_DEPTH = 16;
 
-    /** Not well-formed JSON; the message says where. */
-    static final class SyntaxException extends Exception {
+    /** Not well-formed JSON. {@link #truncated()} tells an early end apart from other problems. */
+    public static final class SyntaxException extends Exception {
         private static final long serialVersionUID = 1L;
+        private final boolean truncated;
 
-        SyntaxException(String message) {
+        SyntaxException(String message, boolean truncated) {
             super(message);
+            this.truncated = truncated;
+        }
+
+        /** The input ended inside a value. */
+        public boolean truncated() {
+            return truncated;
         }
     }
 
     private final String text;
     private int pos;
 
-    private MetadataJson(String text) {
+    private Json(String text) {
         this.text = text;
     }
 
-    static Object parse(byte[] utf8) throws SyntaxException {
+    /** The value {@code utf8} holds; see the class comment for the types. */
+    public static Object parse(byte[] utf8) throws SyntaxException {
         String text;
         try {
             text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(utf8)).toString();
         } catch (CharacterCodingException e) {
-            throw new SyntaxException("not UTF-8");
+            throw new SyntaxException("not UTF-8", false);
         }
-        MetadataJson p = new MetadataJson(text);
+        Json p = new Json(text);
         Object value = p.value(0);
         p.skipWhitespace();
         if (p.pos != text.length()) {
-            throw p.error("trailing content");
+            throw p.error("trailing content after the value");
         }
         return value;
     }
@@ -56,7 +75,7 @@ final class MetadataJson {
     private Object value(int depth) throws SyntaxException {
         skipWhitespace();
         if (pos >= text.length()) {
-            throw error("truncated");
+            throw truncatedHere();
         }
         char c = text.charAt(pos);
         switch (c) {
@@ -76,7 +95,7 @@ final class MetadataJson {
                 if (c == '-' || (c >= '0' && c <= '9')) {
                     return number();
                 }
-                throw error("unexpected '" + c + "'");
+                throw error("unexpected character");
         }
     }
 
@@ -84,21 +103,26 @@ final class MetadataJson {
         checkDepth(depth);
         pos++;
         Map<String, Object> map = new LinkedHashMap<>();
-        skipWhitespace();
-        if (peek() == '}') {
-            pos++;
-            return map;
-        }
         while (true) {
             skipWhitespace();
+            if (peek() == '}') {
+                pos++;
+                return map;
+            }
+            if (pos >= text.length()) {
+                throw truncatedHere();
+            }
             if (peek() != '"') {
                 throw error("expected a member name");
             }
+            int at = pos;
             String name = string();
             skipWhitespace();
             expect(':');
             if (map.containsKey(name)) {
-                throw error("duplicate member \"" + name + "\"");
+                pos = at;
+                // A member name is structure, not content; it is shortened all the same.
+                throw error("duplicate field '" + (name.length() > 40 ? name.substring(0, 40) + "..." : name) + "'");
             }
             map.put(name, value(depth));
             skipWhitespace();
@@ -115,12 +139,12 @@ final class MetadataJson {
         checkDepth(depth);
         pos++;
         List<Object> list = new ArrayList<>();
-        skipWhitespace();
-        if (peek() == ']') {
-            pos++;
-            return list;
-        }
         while (true) {
+            skipWhitespace();
+            if (peek() == ']') {
+                pos++;
+                return list;
+            }
             list.add(value(depth));
             skipWhitespace();
             if (peek() == ',') {
@@ -137,13 +161,14 @@ final class MetadataJson {
         StringBuilder b = new StringBuilder();
         while (true) {
             if (pos >= text.length()) {
-                throw error("truncated string");
+                throw truncatedHere();
             }
             char c = text.charAt(pos++);
             if (c == '"') {
                 return b.toString();
             }
             if (c < 0x20) {
+                pos--;
                 throw error("control character in a string");
             }
             if (c != '\\') {
@@ -151,7 +176,7 @@ final class MetadataJson {
                 continue;
             }
             if (pos >= text.length()) {
-                throw error("truncated escape");
+                throw truncatedHere();
             }
             char e = text.charAt(pos++);
             switch (e) {
@@ -163,7 +188,7 @@ final class MetadataJson {
                 case 't' -> b.append('\t');
                 case 'u' -> {
                     if (pos + 4 > text.length()) {
-                        throw error("truncated \\u escape");
+                        throw truncatedHere();
                     }
                     int code = 0;
                     for (int i = 0; i < 4; i++) {
@@ -175,7 +200,7 @@ final class MetadataJson {
                     }
                     b.append((char) code);
                 }
-                default -> throw error("bad escape \\" + e);
+                default -> throw error("bad escape");
             }
         }
     }
@@ -188,14 +213,14 @@ final class MetadataJson {
         if (peek() == '0') {
             pos++;
         } else if (!digits()) {
-            throw error("bad number");
+            throw badNumber();
         }
         boolean integral = true;
         if (peek() == '.') {
             pos++;
             integral = false;
             if (!digits()) {
-                throw error("bad number");
+                throw badNumber();
             }
         }
         if (peek() == 'e' || peek() == 'E') {
@@ -205,15 +230,22 @@ final class MetadataJson {
                 pos++;
             }
             if (!digits()) {
-                throw error("bad number");
+                throw badNumber();
             }
         }
         String n = text.substring(start, pos);
-        try {
-            return integral ? (Object) Long.parseLong(n) : (Object) Double.parseDouble(n);
-        } catch (NumberFormatException e) {
-            throw error("number out of range");
+        if (!integral) {
+            return Double.parseDouble(n);
         }
+        if (n.length() < 19) {
+            return Long.parseLong(n);
+        }
+        BigInteger big = new BigInteger(n);
+        return big.bitLength() < 64 ? (Object) big.longValue() : big;
+    }
+
+    private SyntaxException badNumber() {
+        return pos >= text.length() ? truncatedHere() : error("bad number");
     }
 
     private boolean digits() {
@@ -225,11 +257,14 @@ final class MetadataJson {
     }
 
     private Object literal(String word, Object value) throws SyntaxException {
-        if (!text.startsWith(word, pos)) {
-            throw error("unexpected '" + text.charAt(pos) + "'");
+        if (text.startsWith(word, pos)) {
+            pos += word.length();
+            return value;
         }
-        pos += word.length();
-        return value;
+        if (word.startsWith(text.substring(pos))) {
+            throw truncatedHere();
+        }
+        throw error("unexpected character");
     }
 
     private void checkDepth(int depth) throws SyntaxException {
@@ -239,8 +274,11 @@ final class MetadataJson {
     }
 
     private void expect(char c) throws SyntaxException {
+        if (pos >= text.length()) {
+            throw truncatedHere();
+        }
         if (peek() != c) {
-            throw error(pos >= text.length() ? "truncated" : "expected '" + c + "'");
+            throw error("expected '" + c + "'");
         }
         pos++;
     }
@@ -259,47 +297,91 @@ final class MetadataJson {
         }
     }
 
+    private SyntaxException truncatedHere() {
+        return new SyntaxException("truncated: the input ends at " + where(), true);
+    }
+
     private SyntaxException error(String what) {
-        return new SyntaxException(what + " at offset " + pos);
+        return new SyntaxException(what + " at " + where(), false);
+    }
+
+    private String where() {
+        int line = 1;
+        int lineStart = 0;
+        for (int i = 0; i < pos && i < text.length(); i++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+                lineStart = i + 1;
+            }
+        }
+        return "line " + line + ", column " + (pos - lineStart + 1);
     }
 
     // ---------------------------------------------------------------- writing
 
-    /** {@code value} (maps, lists, strings, numbers, booleans, null) as indented JSON and a final newline. */
-    static byte[] write(Object value) {
-        StringBuilder b = new StringBuilder(512);
-        write(b, value, 0);
-        b.append('\n');
-        return b.toString().getBytes(StandardCharsets.UTF_8);
+    /** {@code value} (maps, lists, strings, numbers, booleans, null; anything else as its string) on one line. */
+    public static String write(Object value) {
+        StringBuilder b = new StringBuilder(256);
+        write(b, value, -1);
+        return b.toString();
     }
 
+    /** {@code value} indented by two spaces per level, for files people read, with a final newline. */
+    public static String writeIndented(Object value) {
+        StringBuilder b = new StringBuilder(512);
+        write(b, value, 0);
+        return b.append('\n').toString();
+    }
+
+    /** {@code indent} < 0: compact. */
     private static void write(StringBuilder b, Object value, int indent) {
         if (value == null) {
             b.append("null");
         } else if (value instanceof Map<?, ?> map) {
             b.append('{');
-            String sep = "\n";
+            String sep = "";
             for (Map.Entry<?, ?> e : map.entrySet()) {
-                b.append(sep).append("  ".repeat(indent + 1));
+                b.append(sep);
+                newline(b, indent, 1);
                 quote(b, String.valueOf(e.getKey()));
-                b.append(" : ");
-                write(b, e.getValue(), indent + 1);
-                sep = ",\n";
+                b.append(indent < 0 ? ":" : " : ");
+                write(b, e.getValue(), indent < 0 ? -1 : indent + 1);
+                sep = ",";
             }
-            b.append(map.isEmpty() ? "" : "\n" + "  ".repeat(indent)).append('}');
+            if (!map.isEmpty()) {
+                newline(b, indent, 0);
+            }
+            b.append('}');
         } else if (value instanceof List<?> list) {
             b.append('[');
-            String sep = "\n";
+            String sep = "";
             for (Object item : list) {
-                b.append(sep).append("  ".repeat(indent + 1));
-                write(b, item, indent + 1);
-                sep = ",\n";
+                b.append(sep);
+                newline(b, indent, 1);
+                write(b, item, indent < 0 ? -1 : indent + 1);
+                sep = ",";
             }
-            b.append(list.isEmpty() ? "" : "\n" + "  ".repeat(indent)).append(']');
-        } else if (value instanceof Boolean || value instanceof Long || value instanceof Integer) {
+            if (!list.isEmpty()) {
+                newline(b, indent, 0);
+            }
+            b.append(']');
+        } else if (value instanceof Boolean || value instanceof Long || value instanceof Integer
+                || value instanceof Short || value instanceof Byte || value instanceof BigInteger) {
             b.append(value);
+        } else if (value instanceof Double || value instanceof Float) {
+            double d = ((Number) value).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) {
+                throw new IllegalArgumentException("JSON has no " + d);
+            }
+            b.append(d);
         } else {
             quote(b, value.toString());
+        }
+    }
+
+    private static void newline(StringBuilder b, int indent, int extra) {
+        if (indent >= 0) {
+            b.append('\n').append("  ".repeat(indent + extra));
         }
     }
 
@@ -315,7 +397,7 @@ final class MetadataJson {
                 case '\t' -> b.append("\\t");
                 default -> {
                     if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
+                        b.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 0xf, 16));
                     } else {
                         b.append(c);
                     }
