@@ -544,31 +544,8 @@ class MsiCredentialCacheTest {
 
     @Test
     void theNextKeyIsPreparedInTheBackgroundSoRenewalDoesNotWaitForKeyGeneration() {
-        List<io.msiagent.core.spi.ManagedKey> created = new CopyOnWriteArrayList<>();
-        PooledKeyProvider pool = new PooledKeyProvider();
-        io.msiagent.core.spi.KeyProvider counting = new io.msiagent.core.spi.KeyProvider() {
-            @Override
-            public String name() {
-                return "counting";
-            }
-
-            @Override
-            public boolean isSupported() {
-                return true;
-            }
-
-            @Override
-            public KeyProtection bestAvailableProtection() {
-                return KeyProtection.SOFTWARE;
-            }
-
-            @Override
-            public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
-                io.msiagent.core.spi.ManagedKey key = pool.create(minimum);
-                created.add(key);
-                return key;
-            }
-        };
+        PooledKeyProvider counting = new PooledKeyProvider();
+        List<io.msiagent.core.spi.ManagedKey> created = counting.created();
         MsiCredentialCache cache = cache(counting);
         MtlsCredential first = cache.get();
         assertEquals(2, created.size(), "the spare key was made after the publish");
@@ -583,31 +560,9 @@ class MsiCredentialCacheTest {
     void aCredentialLoadedFromTheStoreMakesItsSpareKeyLaterNotWhileTheProcessStarts() {
         MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minusSeconds(60), Duration.ofHours(8));
         store.save(stored);
-        List<io.msiagent.core.spi.ManagedKey> created = new CopyOnWriteArrayList<>();
         PooledKeyProvider pool = new PooledKeyProvider();
-        MsiCredentialCache cache = cache(new io.msiagent.core.spi.KeyProvider() {
-            @Override
-            public String name() {
-                return "counting";
-            }
-
-            @Override
-            public boolean isSupported() {
-                return true;
-            }
-
-            @Override
-            public KeyProtection bestAvailableProtection() {
-                return KeyProtection.SOFTWARE;
-            }
-
-            @Override
-            public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
-                io.msiagent.core.spi.ManagedKey key = pool.create(minimum);
-                created.add(key);
-                return key;
-            }
-        });
+        List<io.msiagent.core.spi.ManagedKey> created = pool.created();
+        MsiCredentialCache cache = cache(pool);
         assertEquals(stored.x5tS256(), cache.get().x5tS256());
         executor.runDue();
         assertEquals(0, created.size(), "no key generation at start-up");

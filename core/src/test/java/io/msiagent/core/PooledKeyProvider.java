@@ -4,6 +4,8 @@ import io.msiagent.core.spi.KeyProvider;
 import io.msiagent.core.spi.ManagedKey;
 import io.msiagent.core.testing.TestCredentials;
 import java.security.KeyPair;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -14,6 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class PooledKeyProvider implements KeyProvider {
     private static final KeyPair[] POOL = new KeyPair[6];
     private final AtomicInteger next = new AtomicInteger();
+    private final List<ManagedKey> created = new CopyOnWriteArrayList<>();
 
     static {
         for (int i = 0; i < POOL.length; i++) {
@@ -36,9 +39,16 @@ final class PooledKeyProvider implements KeyProvider {
         return KeyProtection.SOFTWARE;
     }
 
+    /** Every key this provider handed out, in order. */
+    List<ManagedKey> created() {
+        return created;
+    }
+
     @Override
     public ManagedKey create(KeyProtection minimum) {
         KeyPair keys = POOL[Math.floorMod(next.getAndIncrement(), POOL.length)];
-        return SoftwareKeyProvider.wrap(keys);
+        ManagedKey key = SoftwareKeyProvider.wrap(keys);
+        created.add(key);
+        return key;
     }
 }
