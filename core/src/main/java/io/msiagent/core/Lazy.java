@@ -17,6 +17,11 @@ final class Lazy<T> implements Supplier<T> {
         return new Lazy<>(Objects.requireNonNull(compute, "compute"));
     }
 
+    /** The value if it has been computed, else null (without computing it). */
+    T peek() {
+        return done ? value : null;
+    }
+
     @Override
     public T get() {
         if (!done) {

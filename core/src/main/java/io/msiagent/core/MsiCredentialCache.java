@@ -143,7 +143,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final RotatingKeyManager keyManager;
     private final List<X509Certificate> trustedCertificates;
     /** Made on first use: loading the JVM's trust store costs a warm-store start that needs no TLS. */
-    private volatile CompositeTrustManager trustManager;
+    /* Built on first use: a process that only reads its credential never loads the JVM trust store. */
+    private final Lazy<CompositeTrustManager> trustManager;
     private final TokenGateway tokenGatewayOverride;
     private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, CachedToken> popTokens = new ConcurrentHashMap<>();
@@ -154,7 +155,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private volatile Published current;
     /** The last few generations, newest last, for in-flight handshakes. */
     private volatile Published[] recent = new Published[0];
-    private volatile SSLContext sslContext;
+    private final Lazy<SSLContext> sslContext = Lazy.of(this::newSslContext);
     private volatile GenerationTokenClient tokenClient;
     /** A key made in the background after a publish, so the next renewal does not wait for key generation. */
     private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
@@ -201,6 +202,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.prepareKeys = b.prepareKeys;
         this.keyManager = new RotatingKeyManager(this);
         this.trustedCertificates = List.copyOf(b.trustedCertificates);
+        this.trustManager = Lazy.of(() -> CompositeTrustManager.create(trustedCertificates));
     }
 
     public static Builder builder() {
@@ -249,17 +251,7 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     /** The trust used by {@link #sslContext()}: the JVM default plus the configured extra CAs. */
     public X509TrustManager trustManager() {
-        CompositeTrustManager tm = trustManager;
-        if (tm == null) {
-            synchronized (lazyInitLock) {
-                tm = trustManager;
-                if (tm == null) {
-                    tm = CompositeTrustManager.create(trustedCertificates);
-                    trustManager = tm;
-                }
-            }
-        }
-        return tm;
+        return trustManager.get();
     }
 
     /**
@@ -269,23 +261,17 @@ public final class MsiCredentialCache implements AutoCloseable {
      * else TLS 1.2 only: {@link CredentialTlsContext}.
      */
     public SSLContext sslContext() {
-        SSLContext ctx = sslContext;
-        if (ctx == null) {
-            synchronized (lazyInitLock) {
-                ctx = sslContext;
-                if (ctx == null) {
-                    try {
-                        ctx = SSLContext.getInstance("TLS");
-                        ctx.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager()}, null);
-                    } catch (GeneralSecurityException e) {
-                        throw new IllegalStateException("cannot create a TLS context: " + e.getMessage(), e);
-                    }
-                    sslContext = CredentialTlsContext.following(this, ctx);
-                    ctx = sslContext;
-                }
-            }
+        return sslContext.get();
+    }
+
+    private SSLContext newSslContext() {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager()}, null);
+            return CredentialTlsContext.following(this, ctx);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create a TLS context: " + e.getMessage(), e);
         }
-        return ctx;
     }
 
     /**
@@ -1254,7 +1240,7 @@ public final class MsiCredentialCache implements AutoCloseable {
      * is not {@code keep}.
      */
     private void invalidateTlsSessions(X509Certificate keep) {
-        SSLContext ctx = sslContext;
+        SSLContext ctx = sslContext.peek();
         if (ctx == null) {
             return;
         }
@@ -1280,7 +1266,7 @@ public final class MsiCredentialCache implements AutoCloseable {
      */
     private void scheduleSessionSweep(Published p) {
         synchronized (stateLock) {
-            if (closed || sslContext == null) {
+            if (closed || sslContext.peek() == null) {
                 return;
             }
             if (sessionSweep != null) {
