@@ -130,7 +130,9 @@ public final class ImdsClient {
         Request request = imdsRequest(METADATA, identity, requestId).get().build();
         Outcome outcome = wire().caller.call(request, "IMDS " + METADATA, requestId);
         if (outcome.ending() != Outcome.Ending.SUCCESS) {
-            if (outcome.status() == 404 && outcome.ending() == Outcome.Ending.RETRIES_EXHAUSTED) {
+            // 404 to the end, whether the retry table or the caller's deadline ended the call: the same evidence.
+            if (outcome.status() == 404
+                    && (outcome.ending() == Outcome.Ending.RETRIES_EXHAUSTED || outcome.ending() == Outcome.Ending.DEADLINE)) {
                 throw errors.v1Only(outcome, requestId);
             }
             throw errors.failed(METADATA, outcome, requestId);

@@ -164,6 +164,19 @@ class ImdsRetryTest {
     }
 
     @Test
+    void notFoundUntilACallDeadlineShorterThanTheRetriesStillMeansImdsV1Only() {
+        imds.enqueue(404, 4);
+
+        // 1 s + 2 s of back-off fit in 5 s, the 4 s after the third 404 does not: the deadline ends the call.
+        ImdsClient client = client(() -> 0.0).callDeadline(Duration.ofSeconds(5)).build();
+        ImdsV1OnlyException e = assertThrows(ImdsV1OnlyException.class, () -> client.platformMetadata(SAMI));
+
+        assertEquals(3, imds.requestCount());
+        assertEquals(404, e.status());
+        assertTrue(e.getMessage().contains("IMDS v1 only"), e.getMessage());
+    }
+
+    @Test
     void notFoundOnIssueCredentialIsAPlainFailure() {
         imds.enqueue(404, 4);
 
