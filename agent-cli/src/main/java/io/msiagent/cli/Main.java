@@ -83,11 +83,7 @@ public final class Main {
         return null;
     }
 
-    /** The whole command line, every command registered (for its usage text). */
-    static CommandLine newCommandLine(MsiAgentCommand root) {
-        return newCommandLine(root, null);
-    }
-
+    /** The command line with {@code command} registered, or every command when it is null (usage text, suggestions). */
     private static CommandLine newCommandLine(MsiAgentCommand root, String command) {
         CommandLine cl = new CommandLine(root);
         if (command != null) {
