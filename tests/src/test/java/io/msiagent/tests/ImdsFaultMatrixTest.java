@@ -139,7 +139,7 @@ class ImdsFaultMatrixTest {
 
     @ParameterizedTest(name = "valid credential: {0}")
     @MethodSource("withValidCredential")
-    void withAValidCredentialCallersAreNeverFailedAndTheStoreKeepsIt(Case c) {
+    void withAValidCredentialCallersAreNeverFailedAndTheStoreKeepsIt(Case c) throws InterruptedException {
         try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1));
                 MsiCredentialCache cache = Proof.fastCache(emu, tmp).build()) {
             MtlsCredential before = cache.get();
@@ -157,6 +157,7 @@ class ImdsFaultMatrixTest {
             java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
             java.util.concurrent.atomic.AtomicLong servedCalls = new java.util.concurrent.atomic.AtomicLong();
             java.util.List<String> callerFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
+            java.util.concurrent.CountDownLatch callerRunning = new java.util.concurrent.CountDownLatch(1);
             Thread caller = new Thread(() -> {
                 while (!stop.get()) {
                     try {
@@ -168,9 +169,12 @@ class ImdsFaultMatrixTest {
                     } catch (RuntimeException ex) {
                         callerFailures.add(ex.toString());
                     }
+                    callerRunning.countDown();
                 }
             }, "caller");
             caller.start();
+            // A failure that is not retried ends in milliseconds: without this the caller might not have started yet.
+            assertTrue(callerRunning.await(10, java.util.concurrent.TimeUnit.SECONDS), "the concurrent caller runs");
             MsiCredentialException thrown;
             try {
                 thrown = assertThrows(MsiCredentialException.class,
