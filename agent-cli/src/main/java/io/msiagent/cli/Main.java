@@ -33,8 +33,8 @@ public final class Main {
         COMMANDS.put("demo", DemoCommand::new);
     }
 
-    /** Global options that take a value in the next argument when written without '='. */
-    private static final Set<String> GLOBAL_OPTIONS_WITH_VALUE =
+    /** Global options that take a value in the next argument when written without '=' (a test keeps it in step with MsiAgentCommand). */
+    static final Set<String> GLOBAL_OPTIONS_WITH_VALUE =
             Set.of("--imds-endpoint", "--store-dir", "--client-id", "--object-id", "--resource-id", "--trust-ca");
 
     private Main() {

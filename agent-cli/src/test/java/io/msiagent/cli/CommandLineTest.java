@@ -79,6 +79,19 @@ class CommandLineTest {
         assertTrue(help.out().contains("doctor") && help.out().contains("emulator"), help.out());
     }
 
+    @Test
+    void theListOfGlobalOptionsWithAValueMatchesTheOptionsThemselves() {
+        // commandName() skips the value of these options; an option added to MsiAgentCommand without it
+        // would make the value look like the command.
+        java.util.Set<String> withValue = new java.util.TreeSet<>();
+        for (picocli.CommandLine.Model.OptionSpec o : new picocli.CommandLine(new MsiAgentCommand(Io.system())).getCommandSpec().options()) {
+            if (o.arity().max() > 0 && !o.usageHelp() && !o.versionHelp()) {
+                withValue.add(o.longestName());
+            }
+        }
+        assertEquals(withValue, new java.util.TreeSet<>(Main.GLOBAL_OPTIONS_WITH_VALUE));
+    }
+
     private static void assertOneErrorLine(Cli.Result r) {
         assertTrue(r.err().startsWith("error: "), r.err());
         assertEquals(1, r.err().strip().lines().count(), "exactly one line on stderr: " + r.err());
