@@ -29,10 +29,9 @@ import java.util.Enumeration;
 import java.util.List;
 import java.util.Objects;
 import java.util.ServiceLoader;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -86,7 +85,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         final Mode mode;
         final String replacingX5t;
         final boolean background;
-        final CompletableFuture<Published> result = new CompletableFuture<>();
+        final Outcome result = new Outcome();
         /** Set by the flight's thread when it issued from IMDS rather than loaded from the store. */
         boolean issued;
 
@@ -94,6 +93,45 @@ public final class MsiCredentialCache implements AutoCloseable {
             this.mode = mode;
             this.replacingX5t = replacingX5t;
             this.background = background;
+        }
+    }
+
+    /**
+     * A flight's result, set once and awaited by its callers. Not a CompletableFuture: that class
+     * sets up the common ForkJoinPool when first used, ~4 ms of a fresh JVM's cold start.
+     */
+    private static final class Outcome {
+        private final CountDownLatch done = new CountDownLatch(1);
+        private Published value;
+        private RuntimeException failure;
+
+        synchronized void complete(Published p) {
+            if (done.getCount() > 0) {
+                value = p;
+                done.countDown();
+            }
+        }
+
+        synchronized void completeExceptionally(RuntimeException e) {
+            if (done.getCount() > 0) {
+                failure = e;
+                done.countDown();
+            }
+        }
+
+        boolean isDone() {
+            return done.getCount() == 0;
+        }
+
+        /** The published generation, or the flight's failure thrown. */
+        Published get() throws InterruptedException {
+            done.await();
+            synchronized (this) {
+                if (failure != null) {
+                    throw failure;
+                }
+                return value;
+            }
         }
     }
 
@@ -728,12 +766,6 @@ public final class MsiCredentialCache implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CredentialUnavailableException("interrupted while waiting for the credential of " + identity, e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new CredentialUnavailableException("acquisition of " + identity + " failed: " + cause, cause);
         }
     }
 

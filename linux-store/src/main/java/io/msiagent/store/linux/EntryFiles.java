@@ -8,7 +8,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Pattern;
 
 /**
  * The files of one identity's entry. Names:
@@ -27,8 +26,6 @@ import java.util.regex.Pattern;
 final class EntryFiles {
     static final String QUARANTINE_MARKER = ".corrupt-";
     private static final String PREFIX = "msal_mtls";
-    private static final Pattern GUID =
-            Pattern.compile("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
 
     private final Path directory;
     private final String base;
@@ -46,7 +43,7 @@ final class EntryFiles {
         String value = identity.value().toLowerCase(Locale.ROOT);
         boolean guidKind = identity.kind() == ManagedIdentityId.Kind.CLIENT_ID
                 || identity.kind() == ManagedIdentityId.Kind.OBJECT_ID;
-        if (guidKind && GUID.matcher(value).matches()) {
+        if (guidKind && isGuid(value)) {
             return PREFIX + "_" + kind + "_" + value;
         }
         return PREFIX + "_" + kind + "_" + sha256Hex(value).substring(0, 16);
@@ -99,6 +96,21 @@ final class EntryFiles {
             }
         }
         return false;
+    }
+
+    /** 8-4-4-4-12 hex digits with dashes. */
+    static boolean isGuid(String s) {
+        if (s.length() != 36) {
+            return false;
+        }
+        for (int i = 0; i < 36; i++) {
+            char c = s.charAt(i);
+            boolean hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+            if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-' : !hex) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String sha256Hex(String s) {

@@ -5,6 +5,7 @@ import io.msiagent.core.MtlsCredential;
 import io.msiagent.imds.Json;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,7 +62,12 @@ final class EntryMetadata {
     }
 
     Optional<Entry> entryFor(String x5tS256) {
-        return entries.stream().filter(e -> e.x5tS256().equals(x5tS256)).findFirst();
+        for (Entry e : entries) {
+            if (e.x5tS256().equals(x5tS256)) {
+                return Optional.of(e);
+            }
+        }
+        return Optional.empty();
     }
 
     /** {@code newest} first, then up to {@code keep - 1} of these entries for other certificates. */
@@ -129,11 +135,54 @@ final class EntryMetadata {
         }
         try {
             return new Entry(text(n, "x5t#S256"), text(n, "clientId"), text(n, "tenantId"), text(n, "tokenEndpoint"),
-                    Instant.parse(text(n, "renewAt")), KeyProtection.valueOf(text(n, "keyProtection")),
-                    attested, Instant.parse(text(n, "notAfter")));
+                    instant(text(n, "renewAt")), KeyProtection.valueOf(text(n, "keyProtection")),
+                    attested, instant(text(n, "notAfter")));
         } catch (RuntimeException e) {
             throw new MalformedMetadataException("entry with an unreadable time or key protection");
         }
+    }
+
+    /**
+     * {@link Instant#parse}, with the shape {@link Instant#toString} writes for years 0000-9999
+     * ({@code 2026-11-22T17:55:34.123456Z}, 0-9 fraction digits) read directly: java.time.format's
+     * set-up costs a fresh JVM ~15 ms, a sizeable part of serving a stored credential. Any other
+     * shape goes to {@code Instant.parse}; an impossible date or time throws either way.
+     */
+    static Instant instant(String s) {
+        int n = s.length();
+        if (n < 20 || s.charAt(4) != '-' || s.charAt(7) != '-' || s.charAt(10) != 'T' || s.charAt(13) != ':'
+                || s.charAt(16) != ':' || s.charAt(n - 1) != 'Z' || (n > 20 && (s.charAt(19) != '.' || n == 21 || n > 30))) {
+            return Instant.parse(s);
+        }
+        int year = digits(s, 0, 4);
+        int month = digits(s, 5, 7);
+        int day = digits(s, 8, 10);
+        int hour = digits(s, 11, 13);
+        int minute = digits(s, 14, 16);
+        int second = digits(s, 17, 19);
+        int fraction = n > 20 ? digits(s, 20, n - 1) : 0;
+        if ((year | month | day | hour | minute | second | fraction) < 0 || hour > 23 || minute > 59 || second > 59) {
+            return Instant.parse(s);
+        }
+        int nanos = fraction;
+        for (int written = n - 21; written < 9; written++) {
+            nanos *= 10;
+        }
+        long epochDay = LocalDate.of(year, month, day).toEpochDay();
+        return Instant.ofEpochSecond(epochDay * 86_400 + hour * 3_600L + minute * 60L + second, nanos);
+    }
+
+    /** The decimal value of {@code s[from, to)}, or -1 unless every char is an ASCII digit. */
+    private static int digits(String s, int from, int to) {
+        int v = 0;
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            v = v * 10 + (c - '0');
+        }
+        return v;
     }
 
     private static String text(Map<?, ?> n, String field) throws MalformedMetadataException {

@@ -12,8 +12,6 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The PEM file: one PKCS#8 {@code PRIVATE KEY} block, then the leaf certificate and any
@@ -21,8 +19,8 @@ import java.util.regex.Pattern;
  * Parsed with the JDK alone (no Bouncy Castle provider on the load path: cold start stays lean).
  */
 final class PemCodec {
-    private static final Pattern BLOCK =
-            Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\R([A-Za-z0-9+/=\\s]*?)-----END \\1-----");
+    private static final String BEGIN = "-----BEGIN ";
+    private static final String DASHES = "-----";
     private static final String KEY = "PRIVATE KEY";
     private static final String CERTIFICATE = "CERTIFICATE";
 
@@ -51,19 +49,41 @@ final class PemCodec {
         return sb.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
+    /**
+     * Reads every well-formed block: {@code -----BEGIN <TYPE>-----}, a line break, base64 and
+     * white space only, {@code -----END <TYPE>-----}. Anything else (text between blocks, blocks of
+     * other types, a block whose body is not base64) is skipped, as openssl does. Scanned by hand:
+     * a regular expression with a back-reference costs a fresh JVM's cold start several ms.
+     */
     static Contents decode(byte[] pem) throws MalformedPemException {
-        Matcher m = BLOCK.matcher(new String(pem, StandardCharsets.US_ASCII));
+        String text = new String(pem, StandardCharsets.US_ASCII);
         byte[] key = null;
         List<byte[]> certs = new ArrayList<>();
-        while (m.find()) {
-            byte[] der = base64(m.group(2));
-            if (m.group(1).equals(KEY)) {
+        int from = 0;
+        for (int begin = text.indexOf(BEGIN); begin >= 0; begin = text.indexOf(BEGIN, from)) {
+            from = begin + 1;
+            int typeEnd = text.indexOf(DASHES, begin + BEGIN.length());
+            if (typeEnd < 0) {
+                break;
+            }
+            String type = text.substring(begin + BEGIN.length(), typeEnd);
+            int body = lineBreakEnd(text, typeEnd + DASHES.length());
+            if (!isBlockType(type) || body < 0) {
+                continue;
+            }
+            String end = "-----END " + type + DASHES;
+            int bodyEnd = text.indexOf(end, body);
+            if (bodyEnd < 0 || !isBase64Body(text, body, bodyEnd)) {
+                continue;
+            }
+            from = bodyEnd + end.length();
+            if (type.equals(KEY)) {
                 if (key != null) {
                     throw new MalformedPemException("more than one PRIVATE KEY block");
                 }
-                key = der;
-            } else if (m.group(1).equals(CERTIFICATE)) {
-                certs.add(der);
+                key = base64(text.substring(body, bodyEnd));
+            } else if (type.equals(CERTIFICATE)) {
+                certs.add(base64(text.substring(body, bodyEnd)));
             }
         }
         if (key == null) {
@@ -73,6 +93,38 @@ final class PemCodec {
             throw new MalformedPemException("no complete CERTIFICATE block");
         }
         return new Contents(privateKey(key), certificates(certs));
+    }
+
+    private static boolean isBlockType(String type) {
+        if (type.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < type.length(); i++) {
+            char c = type.charAt(i);
+            if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The index after the line break ({@code \r\n}, {@code \n} or {@code \r}) at {@code i}, or -1 if there is none. */
+    private static int lineBreakEnd(String text, int i) {
+        if (text.startsWith("\r\n", i)) {
+            return i + 2;
+        }
+        return i < text.length() && (text.charAt(i) == '\n' || text.charAt(i) == '\r') ? i + 1 : -1;
+    }
+
+    private static boolean isBase64Body(String text, int from, int to) {
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            boolean base64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+            if (!base64 && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x0B) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static PrivateKey privateKey(byte[] pkcs8) throws MalformedPemException {

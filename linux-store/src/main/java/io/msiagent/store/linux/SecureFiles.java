@@ -36,7 +36,6 @@ public final class SecureFiles {
     private static final FileAttribute<Set<PosixFilePermission>> DIRECTORY_ATTRIBUTE =
             PosixFilePermissions.asFileAttribute(DIRECTORY_MODE);
     private static final String TEMP_MARKER = ".tmp-";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private SecureFiles() {
     }
@@ -159,7 +158,12 @@ public final class SecureFiles {
 
     private static byte[] randomBytes() {
         byte[] b = new byte[8];
-        RANDOM.nextBytes(b);
+        TempNames.RANDOM.nextBytes(b);
         return b;
+    }
+
+    /** Made on the first write, not when a read-only load touches this class: SecureRandom starts the JCA providers. */
+    private static final class TempNames {
+        static final SecureRandom RANDOM = new SecureRandom();
     }
 }

@@ -31,7 +31,9 @@ class EntryFilesTest {
     @Test
     void resourceIdsAndOddIdsAreHashedIntoSafeNames() {
         for (ManagedIdentityId id : List.of(ManagedIdentityId.resourceId(ARM), ManagedIdentityId.clientId("../x/\0y"),
-                ManagedIdentityId.objectId("not a guid"))) {
+                ManagedIdentityId.objectId("not a guid"), ManagedIdentityId.clientId(GUID.replace('-', '_')),
+                ManagedIdentityId.clientId(GUID.replace('C', 'G')), ManagedIdentityId.clientId(GUID + "0"),
+                ManagedIdentityId.clientId("\uff16" + GUID.substring(1)), ManagedIdentityId.objectId(GUID.substring(1) + "-"))) {
             String base = EntryFiles.baseName(id);
             assertTrue(base.matches("msal_mtls_(client_id|object_id|resource_id)_[0-9a-f]{16}"), base);
         }

@@ -40,13 +40,13 @@ public final class Stack {
         return LinuxCredentialStore.builder().directory(dir).writePkcs12(pkcs12).build();
     }
 
-    /** A cache builder wired to the emulator at {@code imdsEndpoint}, the store in {@code dir}, trusting {@code ca}. */
+    /** A cache builder wired to the emulator at {@code imdsEndpoint}, the store in {@code dir}, trusting {@code ca} (if not null). */
     public static MsiCredentialCache.Builder cache(String imdsEndpoint, X509Certificate ca, Path dir) {
         return MsiCredentialCache.builder()
                 .imdsClient(imds(imdsEndpoint, Duration.ofSeconds(20), false))
                 .store(store(dir, false))
                 .keyAttestor(null)
-                .trustedCertificates(List.of(ca));
+                .trustedCertificates(ca == null ? List.of() : List.of(ca));
     }
 
     public static X509Certificate readCertificate(Path pem) throws IOException, CertificateException {
