@@ -65,7 +65,6 @@ import org.slf4j.LoggerFactory;
  * {@link #replan()} re-checks the schedule at once.
  */
 public final class MsiCredentialCache implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(MsiCredentialCache.class);
     /** Generations kept answerable in the key manager for handshakes that started before a rotation. */
     private static final int KEPT_GENERATIONS = 3;
     /** The longest single timer wait; a timer that wakes before its instant re-arms against the wall clock. */
@@ -527,7 +526,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         try {
             return acquireBlocking();
         } catch (MsiCredentialException e) {
-            LOG.warn("No client certificate for a TLS handshake: {}", e.getMessage());
+            log().warn("No client certificate for a TLS handshake: {}", e.getMessage());
             return null;
         }
     }
@@ -712,8 +711,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             } else {
                 prepareSpareKeyLater(published.credential);
             }
-            LOG.info("Published {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias, published.x5tS256,
-                    published.credential.notAfter(), published.credential.renewAt());
+            // Logged after the waiters were released: a cold get() does not wait for the logger to start.
+            log().info("Published {} {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias,
+                    f.issued ? "issued by IMDS" : "from the store", published.x5tS256, published.credential.notAfter(),
+                    published.credential.renewAt());
             notifyListeners(event);
             return;
         }
@@ -721,7 +722,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (retry) {
             scheduleRetry(failure);
         } else {
-            LOG.warn("Acquisition for {} failed: {}", identity, failure.getMessage());
+            log().warn("Acquisition for {} failed: {}", identity, failure.getMessage());
         }
     }
 
@@ -755,7 +756,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
         }
         if (failure != null) {
-            LOG.warn("Renewal of {} failed (attempt {}), next attempt at {}: {}", identity, failedAttempts, at, failure.getMessage());
+            log().warn("Renewal of {} failed (attempt {}), next attempt at {}: {}", identity, failedAttempts, at, failure.getMessage());
             notifyListeners(new CredentialEvent(CredentialEvent.Type.RENEWAL_FAILED, now, p != null ? p.credential : null, failure, at));
         }
     }
@@ -844,7 +845,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         try {
             return executor.schedule(task, delayMillis, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
-            LOG.warn("The executor of the credential cache for {} refused a timer (shut down?); closing the cache", identity);
+            log().warn("The executor of the credential cache for {} refused a timer (shut down?); closing the cache", identity);
             timerRefusal = e;
             closed = true;
             current = null;
@@ -886,7 +887,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 retry = retryTimer == null;
             }
         }
-        LOG.warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
+        log().warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
         notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
         if (retry) {
             scheduleRetry(null);
@@ -898,7 +899,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             try {
                 l.onEvent(event);
             } catch (RuntimeException e) {
-                LOG.warn("Credential listener {} threw on {}: {}", l, event.type(), e.toString());
+                log().warn("Credential listener {} threw on {}: {}", l, event.type(), e.toString());
             }
         }
     }
@@ -922,7 +923,6 @@ public final class MsiCredentialCache implements AutoCloseable {
         try (lock) {
             MtlsCredential stored = usableFromStore(mode, replacingX5t, clock.instant());
             if (stored != null) {
-                LOG.debug("Using stored credential {} of {}", stored.x5tS256(), identity);
                 return stored;
             }
             MtlsCredential issued = issue();
@@ -937,7 +937,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
             } catch (StoreException e) {
                 // The certificate is valid: serve it from memory rather than waste it, and say so.
-                LOG.warn("Issued credential {} of {} could not be persisted: {}", issued.x5tS256(), identity, e.getMessage());
+                log().warn("Issued credential {} of {} could not be persisted: {}", issued.x5tS256(), identity, e.getMessage());
                 synchronized (stateLock) {
                     lastStoreProblem = e.getMessage();
                 }
@@ -953,7 +953,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         LoadResult r = step("reading the store at " + store.location(identity), () -> store.load(identity));
         if (r.kind() != LoadResult.Kind.FOUND) {
             if (r.problem() != null) {
-                LOG.warn("Stored credential of {} was unusable and set aside: {}", identity, r.problem());
+                log().warn("Stored credential of {} was unusable and set aside: {}", identity, r.problem());
             }
             return null;
         }
@@ -965,7 +965,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return null;
         }
         if (!c.keyProtection().isAtLeast(minimumProtection)) {
-            LOG.info("Stored credential {} of {} has {} key protection, below the required {}; not using it", c.x5tS256(), identity,
+            log().info("Stored credential {} of {} has {} key protection, below the required {}; not using it", c.x5tS256(), identity,
                     c.keyProtection(), minimumProtection);
             return null;
         }
@@ -1011,7 +1011,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                     .attested(attestation != null)
                     .build();
             used = true;
-            LOG.info("IMDS issued {} for {} (key {}, {}, notAfter {})", c.x5tS256(), identity, key.keyId(), key.protection(), notAfter);
+            log().info("IMDS issued {} for {} (key {}, {}, notAfter {})", c.x5tS256(), identity, key.keyId(), key.protection(), notAfter);
             return c;
         } finally {
             if (!used) {
@@ -1052,7 +1052,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         try {
             executor.schedule(this::prepareSpareKey, delay, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
-            LOG.debug("Executor refused key preparation: {}", e.getMessage());
+            log().debug("Executor refused key preparation: {}", e.getMessage());
         }
     }
 
@@ -1073,11 +1073,11 @@ public final class MsiCredentialCache implements AutoCloseable {
                         key.discard();
                     }
                 } catch (RuntimeException e) {
-                    LOG.debug("Preparing the next key failed; the next renewal makes its own: {}", e.getMessage());
+                    log().debug("Preparing the next key failed; the next renewal makes its own: {}", e.getMessage());
                 }
             });
         } catch (RejectedExecutionException e) {
-            LOG.debug("Worker refused key preparation: {}", e.getMessage());
+            log().debug("Worker refused key preparation: {}", e.getMessage());
         }
     }
 
@@ -1148,7 +1148,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                     token = requestWithRemediation(p.credential, resource, type);
                 } catch (TokenAcquisitionException e) {
                     if (bound && now < cached.expiresAtMillis) {
-                        LOG.warn("Token refresh for {} failed, serving the cached token until it expires: {}", resource, e.getMessage());
+                        log().warn("Token refresh for {} failed, serving the cached token until it expires: {}", resource, e.getMessage());
                         return cached.token;
                     }
                     throw e;
@@ -1204,7 +1204,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (!isRemediable(e)) {
                 throw new TokenAcquisitionException(resource, e);
             }
-            LOG.warn("Token endpoint rejected certificate {} ({}); renewing the credential once and retrying", c.x5tS256(),
+            log().warn("Token endpoint rejected certificate {} ({}); renewing the credential once and retrying", c.x5tS256(),
                     e.error() != null ? e.error() : "TLS failure");
             Published renewed = renewReplacing(c.x5tS256());
             try {
@@ -1319,11 +1319,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (persistence) {
             for (CredentialStoreProvider provider : ServiceLoader.load(CredentialStoreProvider.class)) {
                 if (provider.isSupported()) {
-                    LOG.debug("Using credential store '{}'", provider.name());
+                    log().debug("Using credential store '{}'", provider.name());
                     return provider.create(StoreOptions.defaults().withClock(clock));
                 }
             }
-            LOG.info("No platform credential store available; credentials live in memory only");
+            log().info("No platform credential store available; credentials live in memory only");
         }
         return new InMemoryCredentialStore();
     }
@@ -1480,5 +1480,14 @@ public final class MsiCredentialCache implements AutoCloseable {
         public MsiCredentialCache build() {
             return new MsiCredentialCache(this);
         }
+    }
+
+    /** Resolved at the first log line: slf4j's start-up (~15 ms in a fresh JVM) stays off a cold start's path. */
+    private static Logger log() {
+        return LogHolder.LOG;
+    }
+
+    private static final class LogHolder {
+        static final Logger LOG = LoggerFactory.getLogger(MsiCredentialCache.class);
     }
 }

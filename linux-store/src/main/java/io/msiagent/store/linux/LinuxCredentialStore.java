@@ -55,7 +55,6 @@ import org.slf4j.LoggerFactory;
  * them inside {@link #lock} on the same thread is what the engine does).
  */
 public final class LinuxCredentialStore implements CredentialStore {
-    private static final Logger LOG = LoggerFactory.getLogger(LinuxCredentialStore.class);
     private static final int READ_ATTEMPTS = 5;
     private static final Duration REREAD_PAUSE = Duration.ofMillis(20);
     private static final int MAX_FILE_BYTES = 1 << 20;
@@ -160,7 +159,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 }
                 List<Path> moved = quarantine.quarantine(f);
                 String names = moved.stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
-                LOG.warn("{}; moved aside as {}", r.problem(), names);
+                log().warn("{}; moved aside as {}", r.problem(), names);
                 return LoadResult.quarantined(r.problem() + "; moved aside as " + names);
             }
         } catch (IOException e) {
@@ -231,7 +230,7 @@ public final class LinuxCredentialStore implements CredentialStore {
             throw new StoreException(where, "cannot save credential x5t#S256=" + credential.x5tS256() + ": " + e
                     + "; the previous entry stays in place", e);
         }
-        LOG.debug("saved {} to {}", credential, where);
+        log().debug("saved {} to {}", credential, where);
     }
 
     @Override
@@ -428,7 +427,7 @@ public final class LinuxCredentialStore implements CredentialStore {
         try {
             SecureFiles.writeAtomically(f.metadata(), only.toJson());
         } catch (IOException e) {
-            LOG.warn("{}: could not drop previous metadata entries ({}); the new entry is saved", f.metadata(), e.toString());
+            log().warn("{}: could not drop previous metadata entries ({}); the new entry is saved", f.metadata(), e.toString());
         }
     }
 
@@ -502,5 +501,14 @@ public final class LinuxCredentialStore implements CredentialStore {
         public LinuxCredentialStore build() {
             return new LinuxCredentialStore(this);
         }
+    }
+
+    /** Resolved at the first log line: slf4j's start-up (~15 ms in a fresh JVM) stays off a cold start's path. */
+    private static Logger log() {
+        return LogHolder.LOG;
+    }
+
+    private static final class LogHolder {
+        static final Logger LOG = LoggerFactory.getLogger(LinuxCredentialStore.class);
     }
 }

@@ -17,7 +17,6 @@ import org.slf4j.LoggerFactory;
  * warning). {@code examine*} only report, for {@code doctor}; {@code enforce*} repair or refuse.
  */
 public final class PrivatePaths {
-    private static final Logger LOG = LoggerFactory.getLogger(PrivatePaths.class);
     private static final int WORLD_WRITABLE = 0002;
     private static final int STICKY = 01000;
 
@@ -65,7 +64,7 @@ public final class PrivatePaths {
         enforce(dir, true);
         for (PermissionFinding f : examineDirectory(dir)) {
             if (!f.path().equals(dir)) {
-                LOG.warn("{}", f);
+                log().warn("{}", f);
             }
         }
     }
@@ -80,7 +79,7 @@ public final class PrivatePaths {
             throw new StoreException(path.toString(), finding.get().problem());
         }
         Files.setPosixFilePermissions(path, directory ? SecureFiles.DIRECTORY_MODE : SecureFiles.FILE_MODE);
-        LOG.warn("{}: repaired mode {} to {}", path, facts.octal(), directory ? "0700" : "0600");
+        log().warn("{}: repaired mode {} to {}", path, facts.octal(), directory ? "0700" : "0600");
     }
 
     private static Optional<PermissionFinding> examine(Path path, boolean directory, PathFacts facts) {
@@ -131,5 +130,14 @@ public final class PrivatePaths {
                 throw new UncheckedIOException("cannot determine this process' uid", e);
             }
         }
+    }
+
+    /** Resolved at the first log line: slf4j's start-up (~15 ms in a fresh JVM) stays off a cold start's path. */
+    private static Logger log() {
+        return LogHolder.LOG;
+    }
+
+    private static final class LogHolder {
+        static final Logger LOG = LoggerFactory.getLogger(PrivatePaths.class);
     }
 }
