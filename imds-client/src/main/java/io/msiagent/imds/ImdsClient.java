@@ -204,7 +204,11 @@ public final class ImdsClient {
     }
 
     private static String stripTrailingSlashes(String url) {
-        return url.replaceAll("/+$", "");
+        int end = url.length();
+        while (end > 0 && url.charAt(end - 1) == '/') {
+            end--;
+        }
+        return url.substring(0, end);
     }
 
     public static final class Builder {
