@@ -27,7 +27,7 @@ import java.util.stream.Stream;
  *
  * <pre>
  * java -cp "$(cat tests/target/bench.classpath):tests/target/classes" io.msiagent.tests.bench.ProcessBench [runs=15] \
- *      [agentJar=$PWD/agent-cli/target/msi-agent.jar] [launcher=$PWD/packaging/bin/msi-agent]
+ *      [agentJar=$PWD/agent-cli/target/msi-agent.jar] [launcher=$PWD/packaging/bin/msi-agent] [keep=true: leave the work directory]
  * </pre>
  *
  * Rows: msi-agent cold start on a warm store (in-process, from {@code builder()} to the usable
@@ -138,6 +138,19 @@ public final class ProcessBench {
             }
             Map<String, Long> census = classCensus(work, acquire);
             print(rows, runs, census, emu.stats().certificatesIssued(), v1.calls());
+        } finally {
+            if (!Boolean.parseBoolean(opts.getOrDefault("keep", "false"))) {
+                deleteTree(work);
+            }
+        }
+    }
+
+    /** The work directory holds a few hundred child logs, two CDS archives and a store: not left in /tmp (keep=true keeps it). */
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
