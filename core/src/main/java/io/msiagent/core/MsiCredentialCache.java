@@ -122,9 +122,14 @@ public final class MsiCredentialCache implements AutoCloseable {
             return done.getCount() == 0;
         }
 
-        /** The published generation, or the flight's failure thrown. */
+        /**
+         * The published generation, or the flight's failure thrown. Like {@code Future.get}, a
+         * finished outcome is returned even to an interrupted thread (await would throw first).
+         */
         Published get() throws InterruptedException {
-            done.await();
+            if (!isDone()) {
+                done.await();
+            }
             synchronized (this) {
                 if (failure != null) {
                     throw failure;

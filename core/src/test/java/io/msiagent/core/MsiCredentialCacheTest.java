@@ -57,6 +57,21 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aCallerInterruptedAfterItsFlightFinishedStillReceivesTheCredential() {
+        MsiCredentialCache cache = cache();
+        // The worker runs flights on the calling thread; a listener interrupts that thread after the
+        // flight's outcome is set, before the caller collects it (as Future.get, a finished outcome wins).
+        cache.addListener(e -> Thread.currentThread().interrupt());
+        try {
+            MtlsCredential c = cache.get();
+            assertEquals(1, c.generation());
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt is kept for the caller");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
+    @Test
     void coldGetIssuesValidatesPersistsAndPublishesGenerationOne() {
         MsiCredentialCache cache = cache(new SoftwareKeyProvider());
         MtlsCredential c = cache.get();

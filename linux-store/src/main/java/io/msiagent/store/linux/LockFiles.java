@@ -192,7 +192,9 @@ final class LockFiles {
 
     /**
      * This process's id, read from {@code /proc/self}: {@code ProcessHandle.current()} starts the
-     * JDK's process-reaper machinery, ~12 ms of a fresh JVM's first store lock.
+     * JDK's process-reaper machinery, ~12 ms of a fresh JVM's first store lock. Where the mounted
+     * {@code /proc} belongs to another PID namespace than the process (a host /proc bind-mounted
+     * into a container), this is the pid as that /proc numbers it; it is only ever shown to people.
      */
     private static final class Pid {
         static final long CURRENT = read();

@@ -71,9 +71,11 @@ final class PemCodec {
             if (!isBlockType(type) || body < 0) {
                 continue;
             }
+            // The body ends at its first character that is neither base64 nor white space; the
+            // matching END line must start right there (one pass: no search to the end of the file).
+            int bodyEnd = base64BodyEnd(text, body);
             String end = "-----END " + type + DASHES;
-            int bodyEnd = text.indexOf(end, body);
-            if (bodyEnd < 0 || !isBase64Body(text, body, bodyEnd)) {
+            if (!text.startsWith(end, bodyEnd)) {
                 continue;
             }
             from = bodyEnd + end.length();
@@ -116,15 +118,17 @@ final class PemCodec {
         return i < text.length() && (text.charAt(i) == '\n' || text.charAt(i) == '\r') ? i + 1 : -1;
     }
 
-    private static boolean isBase64Body(String text, int from, int to) {
-        for (int i = from; i < to; i++) {
+    /** The index of the first character from {@code from} on that is neither base64 nor white space. */
+    private static int base64BodyEnd(String text, int from) {
+        int i = from;
+        for (; i < text.length(); i++) {
             char c = text.charAt(i);
             boolean base64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
             if (!base64 && c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != 0x0B) {
-                return false;
+                break;
             }
         }
-        return true;
+        return i;
     }
 
     private static PrivateKey privateKey(byte[] pkcs8) throws MalformedPemException {

@@ -49,6 +49,8 @@ class PemCodecTest {
                 + "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n" // skipped: '*' in the body
                 + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END TRUSTED CERTIFICATE-----\n" // skipped: no matching END
                 + "-----BEGIN lower-----\nAAAA\n-----END lower-----\n"
+                + "-----BEGIN EC PARAMETERS-----\nAA=A\n-----END EC PARAMETERS-----\n" // another type: not even decoded
+                + "-----BEGIN CERTIFICATE-----\rAAAA\r-----END CERTIFICATE-----\r".replace("AAAA", "not-base64")
                 + crlf + "trailing text";
         PemCodec.Contents c = PemCodec.decode(bytes(noise));
         assertEquals(List.of(credential.certificate()), c.chain());
