@@ -155,6 +155,8 @@ final class Agent {
     }
 
     private void watchStore() {
+        // Set by our listener, which the cache calls before get() returns: a tick right after the
+        // acquisition at start sees what it obtained, and does not "adopt" the same credential.
         MtlsCredential held = metrics.credential();
         LoadResult r;
         try {

@@ -1,8 +1,10 @@
 package io.msiagent.core;
 
 /**
- * Told about credential events. Runs on the engine's thread (the caller that acquired, or the
- * renewal timer): keep it short. An exception it throws is logged and otherwise ignored.
+ * Told about credential events, on the engine's thread (the acquisition worker, or the renewal
+ * timer). A new credential's event is delivered before the callers waiting for it are released:
+ * once {@code get()} has returned a credential, the listeners have been told about it. Keep it
+ * short (those callers wait for it); an exception it throws is logged and otherwise ignored.
  */
 @FunctionalInterface
 public interface CredentialListener {

@@ -710,7 +710,13 @@ public final class MsiCredentialCache implements AutoCloseable {
             invalidateTlsSessions(null);
             scheduleSessionSweep(published);
             dropTokensNotBoundTo(published.x5tS256);
-            f.result.complete(published);
+            // Listeners before waiters: a caller whose get() returns this credential finds every
+            // listener already told (the agent's store watch relies on it).
+            try {
+                notifyListeners(event);
+            } finally {
+                f.result.complete(published);
+            }
             if (f.issued) {
                 prepareSpareKey();
             } else {
@@ -720,7 +726,6 @@ public final class MsiCredentialCache implements AutoCloseable {
             log().info("Published {} {} (x5t#S256 {}, notAfter {}, renewAt {})", published.alias,
                     f.issued ? "issued by IMDS" : "from the store", published.x5tS256, published.credential.notAfter(),
                     published.credential.renewAt());
-            notifyListeners(event);
             return;
         }
         f.result.completeExceptionally(failure);

@@ -59,8 +59,8 @@ class MsiCredentialCacheTest {
     @Test
     void aCallerInterruptedAfterItsFlightFinishedStillReceivesTheCredential() {
         MsiCredentialCache cache = cache();
-        // The worker runs flights on the calling thread; a listener interrupts that thread after the
-        // flight's outcome is set, before the caller collects it (as Future.get, a finished outcome wins).
+        // The worker runs flights on the calling thread; a listener interrupts that thread while the
+        // flight settles, before the caller collects the outcome (as Future.get, a finished outcome wins).
         cache.addListener(e -> Thread.currentThread().interrupt());
         try {
             MtlsCredential c = cache.get();
@@ -449,6 +449,27 @@ class MsiCredentialCacheTest {
             assertTrue(System.nanoTime() < deadline, "issue call " + n + " never came");
             Thread.sleep(5);
         }
+    }
+
+    @Test
+    void whenGetReturnsANewCredentialItsListenersHaveHeardOfIt() {
+        // The default worker: the flight settles on its own thread while the caller waits.
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).build();
+        caches.add(cache);
+        List<CredentialEvent> heard = new CopyOnWriteArrayList<>();
+        cache.addListener(e -> {
+            try {
+                Thread.sleep(200); // a slow listener: the caller must still not be released before it
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            heard.add(e);
+        });
+        MtlsCredential c = cache.get();
+        assertEquals(1, heard.size(), "the ACQUIRED event was delivered before get() returned");
+        assertEquals(CredentialEvent.Type.ACQUIRED, heard.get(0).type());
+        assertSame(c, heard.get(0).credential());
     }
 
     @Test
