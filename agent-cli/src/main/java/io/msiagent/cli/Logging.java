@@ -1,7 +1,5 @@
 package io.msiagent.cli;
 
-import java.util.Arrays;
-
 /**
  * The CLI's own output is its stdout/stderr contract, so library logging (slf4j-simple) stays at
  * {@code error} unless {@code -v}/{@code --verbose} asks for the details (then {@code debug}).
@@ -19,7 +17,10 @@ final class Logging {
      * java.text and the locale data, which costs a one-shot command more than its real work.)
      */
     static void configure(String[] args, String command) {
-        boolean verbose = Arrays.stream(args).anyMatch(a -> a.equals("-v") || a.equals("--verbose"));
+        boolean verbose = false;
+        for (String a : args) {
+            verbose |= a.equals("-v") || a.equals("--verbose");
+        }
         if (verbose) {
             System.setProperty(LEVEL, "debug");
         } else if (System.getProperty(LEVEL) == null) {
