@@ -223,6 +223,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private RejectedExecutionException timerRefusal;
 
     private MsiCredentialCache(Builder b) {
+        JcaWarmUp.start();
         this.identity = b.identity;
         this.selector = identity.selector();
         this.clock = b.clock;
