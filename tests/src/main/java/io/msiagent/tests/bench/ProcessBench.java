@@ -39,6 +39,7 @@ public final class ProcessBench {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> JVM = List.of();
     private static final String BASELINE_PEM = "JDK alone, fresh JVM: parse the PEM key + certificate (in-process)";
+    private static final String FLOOR = "floor, fresh JVM: read the PEM + metadata, SHA-256 of the certificate, no key or certificate objects (in-process)";
     private static final String BASELINE_WALL = "JDK alone, fresh JVM: parse the PEM + build an SSLContext: process wall";
     private static final String COLD = "msi-agent cold start, warm store: builder() → get() returned (in-process)";
     private static final String COLD_CDS = "msi-agent cold start, warm store, with AppCDS archive: builder() → get() returned";
@@ -105,6 +106,13 @@ public final class ProcessBench {
                 JsonNode b = child(work, JVM, Map.of(), JdkPemBaseline.class.getName(), List.of(store.resolve("msal_mtls.pem").toString()),
                         rows, BASELINE_WALL);
                 add(rows, BASELINE_PEM, b.get("pemMillis").asDouble());
+                JsonNode f = child(work, JVM, Map.of(), ThumbprintFloor.class.getName(),
+                        List.of(store.resolve("msal_mtls.pem").toString(), store.resolve("msal_mtls.json").toString()), rows, null);
+                if (!f.get("matches").asBoolean()) {
+                    throw new IllegalStateException("the floor probe's thumbprint is not in the metadata: " + f);
+                }
+                add(rows, FLOOR, f.get("floorMillis").asDouble());
+                add(rows, "  of which the first SHA-256 (JCA start-up included)", f.get("digestMillis").asDouble());
                 JsonNode t = child(work, JVM, Map.of(), ProofChild.class.getName(), firstToken, rows, "msi-agent first token, fresh process: process wall");
                 add(rows, "msi-agent first token, fresh process: builder() → token (store + 1 mTLS call)", t.get("builderToTokenMillis").asDouble());
                 JsonNode m = child(work, JVM, Map.of(ImdsV1Server.ENV, v1.url()), Msal4jChild.class.getName(), List.of(), rows,
@@ -290,6 +298,7 @@ public final class ProcessBench {
         System.out.println("|---|---|---|");
         ratio(rows, COLD, BASELINE_PEM, "≤ 0.85 (40 ms / 47 ms)");
         ratio(rows, COLD_CDS, BASELINE_PEM, "≤ 0.85 (40 ms / 47 ms)");
+        ratio(rows, FLOOR, BASELINE_PEM, "(the least a start that checks the thumbprint with the JDK can take)");
         ratio(rows, STATUS_LAUNCHER, BASELINE_WALL, "≤ 0.90 (200 ms / 221 ms)");
         ratio(rows, STATUS_JAR, BASELINE_WALL, "≤ 0.90 (200 ms / 221 ms)");
         ratio(rows, FIRST_TOKEN, MSAL_FIRST_TOKEN, "(msal4j calls IMDS; we read the store)");
