@@ -36,22 +36,27 @@ final class JcaWarmUp {
         }
 
         private static void startThread() {
-            // A subclass rather than a lambda: the JVM's first lambda costs the caller ~7 ms of
-            // method-handle bootstrap, which would delay the very thread meant to save time.
-            Thread warmUp = new Thread("msi-credential-jca-warm-up") {
-                @Override
-                public void run() {
-                    try {
-                        CertificateFactory.getInstance("X.509");
-                        MessageDigest.getInstance("SHA-256");
-                        KeyFactory.getInstance("RSA");
-                    } catch (GeneralSecurityException | RuntimeException ignored) {
-                        // the same call, made for real, reports it
+            try {
+                // A subclass rather than a lambda: the JVM's first lambda costs the caller ~7 ms of
+                // method-handle bootstrap, which would delay the very thread meant to save time.
+                Thread warmUp = new Thread("msi-credential-jca-warm-up") {
+                    @Override
+                    public void run() {
+                        try {
+                            CertificateFactory.getInstance("X.509");
+                            MessageDigest.getInstance("SHA-256");
+                            KeyFactory.getInstance("RSA");
+                        } catch (GeneralSecurityException | RuntimeException ignored) {
+                            // the same call, made for real, reports it
+                        }
                     }
-                }
-            };
-            warmUp.setDaemon(true);
-            warmUp.start();
+                };
+                warmUp.setDaemon(true);
+                warmUp.start();
+            } catch (OutOfMemoryError | RuntimeException noThread) {
+                // An optimisation must not fail the cache it serves (an error here would also leave this
+                // class unusable for the JVM's lifetime); a real thread shortage shows where it matters.
+            }
         }
     }
 }
