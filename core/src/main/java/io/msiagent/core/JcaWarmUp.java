@@ -4,58 +4,74 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.cert.CertificateFactory;
+import org.slf4j.LoggerFactory;
 
 /**
  * A fresh JVM initialises the JCA provider framework (provider registration, the OID table, the
- * X.509 and RSA factories) at the first {@code getInstance}: ~20 ms of a cold start spent before
- * a stored credential can be parsed. Started when the first cache is built, that work runs on a
- * second core while the first builds the cache, takes the store's lock and reads its files, and
- * the parse then finds it done (builder to {@code get()}: 137 -> 123 ms median, 21 interleaved
- * runs). Once per JVM; nothing waits for it, and a failure here is left for the real use to
- * report.
+ * RSA and X.509 factories, SHA-256) at the first {@code getInstance}: ~20 ms of a cold start spent
+ * before a stored credential can be parsed. Started when the first cache is built, that work runs
+ * on a second core while the first builds the cache, takes the store's lock and reads its files;
+ * the parse then finds it done, or waits for the part still under way instead of doing it itself.
+ * Nothing waits for the warm-up as such, and it never fails the cache: whatever goes wrong here
+ * goes wrong again at the real use, which reports it.
+ *
+ * <p>Two threads initialising the JCA at once is what the start of any multi-threaded TLS client
+ * does; to keep clear of class-initialisation cycles all the same, the warm-up takes the factories
+ * in the order a store load does (key, certificate, digest).
  */
 final class JcaWarmUp {
+    private static boolean started;
+
     private JcaWarmUp() {
     }
 
-    /** Starts the warm-up the first time it is called in this JVM; returns at once. */
-    static void start() {
-        Once.touch();
+    /**
+     * Starts the warm-up the first time it is called in this class loader; returns at once. A plain
+     * synchronized flag: an {@code AtomicBoolean}'s {@code VarHandle} would spin method-handle
+     * forms on the caller's thread, the kind of start-up cost this class exists to take off it.
+     */
+    static synchronized void start() {
+        if (started) {
+            return;
+        }
+        started = true;
+        // On one core there is nothing to overlap with: the same work would only come earlier.
+        if (Runtime.getRuntime().availableProcessors() < 2) {
+            return;
+        }
+        try {
+            Thread warmUp = new WarmUpThread();
+            warmUp.setDaemon(true);
+            warmUp.start();
+        } catch (OutOfMemoryError | RuntimeException noThread) {
+            // a thread that cannot start is only a missed optimisation; a real shortage shows where it matters
+        }
     }
 
-    /** Class initialisation makes "once per JVM" thread-safe without an atomic. */
-    private static final class Once {
-        static {
-            // On one core there is nothing to overlap with: the same work would only come earlier.
-            if (Runtime.getRuntime().availableProcessors() > 1) {
-                startThread();
-            }
+    /*
+     * A class rather than a lambda: the JVM's first lambda costs the caller ~8 ms of method-handle
+     * bootstrap, which would delay the very thread meant to save time.
+     */
+    private static final class WarmUpThread extends Thread {
+        WarmUpThread() {
+            // no inherited thread-locals: the thread outlives nothing of its creator's
+            super(null, null, "msi-credential-jca-warm-up", 0, false);
         }
 
-        static void touch() {
-        }
-
-        private static void startThread() {
+        @Override
+        public void run() {
             try {
-                // A subclass rather than a lambda: the JVM's first lambda costs the caller ~7 ms of
-                // method-handle bootstrap, which would delay the very thread meant to save time.
-                Thread warmUp = new Thread("msi-credential-jca-warm-up") {
-                    @Override
-                    public void run() {
-                        try {
-                            CertificateFactory.getInstance("X.509");
-                            MessageDigest.getInstance("SHA-256");
-                            KeyFactory.getInstance("RSA");
-                        } catch (GeneralSecurityException | RuntimeException ignored) {
-                            // the same call, made for real, reports it
-                        }
-                    }
-                };
-                warmUp.setDaemon(true);
-                warmUp.start();
-            } catch (OutOfMemoryError | RuntimeException noThread) {
-                // An optimisation must not fail the cache it serves (an error here would also leave this
-                // class unusable for the JVM's lifetime); a real thread shortage shows where it matters.
+                KeyFactory.getInstance("RSA");
+                CertificateFactory.getInstance("X.509");
+                MessageDigest.getInstance("SHA-256");
+            } catch (GeneralSecurityException | RuntimeException ignored) {
+                // the same call, made for real, reports it
+            } catch (Throwable broken) {
+                // A class that fails to initialise here fails at the real use only as "NoClassDefFoundError:
+                // Could not initialize class", without this cause: so the log says it once (and the
+                // uncaught-exception handler, which would print to stderr, never sees it).
+                LoggerFactory.getLogger(JcaWarmUp.class).warn("The JCA failed to start; the first use of the key or "
+                        + "certificate will fail too", broken);
             }
         }
     }
