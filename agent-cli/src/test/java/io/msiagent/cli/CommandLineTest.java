@@ -67,6 +67,18 @@ class CommandLineTest {
     }
 
     @Test
+    void everyListedCommandIsMadeUnderItsOwnName() {
+        // The names and the switch that makes each command are kept apart (the switch loads only the
+        // class it needs): a name without its case, or a case under the wrong name, fails here.
+        assertEquals(9, Main.COMMANDS.size());
+        for (String name : Main.COMMANDS) {
+            Object command = Main.newCommand(name);
+            assertEquals(name, command.getClass().getAnnotation(picocli.CommandLine.Command.class).name(), name);
+            assertEquals(name, Main.commandName(new String[] {name}));
+        }
+    }
+
+    @Test
     void theCommandIsFoundPastGlobalOptionsAndTheirValues() {
         assertEquals("status", Main.commandName(new String[] {"--store-dir", "run", "status"}));
         assertEquals("token", Main.commandName(new String[] {"-v", "--imds-endpoint=http://x", "token", "--resource", "r"}));
