@@ -8,9 +8,9 @@ import java.util.Base64;
 import java.util.Locale;
 
 /**
- * The floor under any cold start that checks what it loads: a fresh JVM that only reads a stored
- * entry's PEM and metadata files and computes the certificate's SHA-256 thumbprint (what ties the
- * two together) with the JDK, without making a key or certificate object. Prints
+ * The floor under a cold start that checks, with the JDK and one step after another, what it loads:
+ * a fresh JVM that only reads a stored entry's PEM and metadata files and computes the certificate's
+ * SHA-256 thumbprint (what ties the two together), without making a key or certificate object. Prints
  * {@code {"floorMillis":..,"digestMillis":..,"matches":..}}; {@code digestMillis} is the share of the
  * first {@code MessageDigest} use. Usage: {@code ThumbprintFloor <msal_mtls.pem> <msal_mtls.json>}.
  */
@@ -31,10 +31,11 @@ public final class ThumbprintFloor {
         byte[] der = Base64.getMimeDecoder().decode(pem.substring(start + begin.length(), end));
         long t1 = System.nanoTime();
         byte[] digest = MessageDigest.getInstance("SHA-256").digest(der);
+        long t2 = System.nanoTime();
         String x5t = Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
         boolean matches = metadata.contains("\"" + x5t + "\"");
-        long t2 = System.nanoTime();
+        long t3 = System.nanoTime();
         System.out.printf(Locale.ROOT, "{\"floorMillis\":%.3f,\"digestMillis\":%.3f,\"matches\":%b}%n",
-                (t2 - t0) / 1e6, (t2 - t1) / 1e6, matches);
+                (t3 - t0) / 1e6, (t2 - t1) / 1e6, matches);
     }
 }
