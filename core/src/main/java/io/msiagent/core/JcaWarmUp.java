@@ -54,7 +54,7 @@ final class JcaWarmUp {
      */
     private static final class WarmUpThread extends Thread {
         WarmUpThread() {
-            // no inherited thread-locals: the thread outlives nothing of its creator's
+            // no inherited thread-locals: nothing of the creating thread (a request context, say) rides along
             super(null, null, "msi-credential-jca-warm-up", 0, false);
         }
 
