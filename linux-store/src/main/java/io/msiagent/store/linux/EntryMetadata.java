@@ -70,16 +70,32 @@ final class EntryMetadata {
         return Optional.empty();
     }
 
-    /** {@code newest} first, then up to {@code keep - 1} of these entries for other certificates. */
-    EntryMetadata withNewest(Entry newest, int keep) {
+    /**
+     * {@code newest} first, then the entry of {@code inPlace} (the certificate whose PEM is on disk
+     * now, or null), then others, {@code keep} at most. The entry in place must survive however many
+     * saves fail after staging: without it the PEM still on disk would read as corrupt.
+     */
+    EntryMetadata withNewest(Entry newest, String inPlace, int keep) {
         List<Entry> list = new ArrayList<>();
         list.add(newest);
+        if (inPlace != null && !inPlace.equals(newest.x5tS256())) {
+            entryFor(inPlace).ifPresent(list::add);
+        }
         for (Entry e : entries) {
-            if (list.size() < keep && !e.x5tS256().equals(newest.x5tS256())) {
+            if (list.size() < keep && !names(list, e.x5tS256())) {
                 list.add(e);
             }
         }
         return new EntryMetadata(identity, list);
+    }
+
+    private static boolean names(List<Entry> list, String x5tS256) {
+        for (Entry e : list) {
+            if (e.x5tS256().equals(x5tS256)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     byte[] toJson() {

@@ -218,7 +218,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 }
                 EntryMetadata staged = previousMetadata(f, credential.identity())
                         .orElseGet(() -> new EntryMetadata(identity, List.of()))
-                        .withNewest(entry, METADATA_ENTRIES_KEPT);
+                        .withNewest(entry, thumbprintInPlace(f), METADATA_ENTRIES_KEPT);
                 SecureFiles.writeAtomically(f.metadata(), staged.toJson());
                 if (pfx != null) {
                     SecureFiles.writeAtomically(f.pkcs12(), pfx);
@@ -400,6 +400,19 @@ public final class LinuxCredentialStore implements CredentialStore {
             }
             return bytes;
         } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /** The x5t#S256 of the certificate whose PEM is on disk now; null when there is none or it is unreadable. */
+    private static String thumbprintInPlace(EntryFiles f) throws IOException {
+        byte[] bytes = readPrivate(f.pem(), true);
+        if (bytes == null) {
+            return null;
+        }
+        try {
+            return MtlsCredential.x5tS256(PemCodec.decode(bytes).chain().get(0));
+        } catch (PemCodec.MalformedPemException e) {
             return null;
         }
     }

@@ -137,7 +137,7 @@ class LinuxCredentialStoreTest {
         store.save(first);
         // What a crash right after the first metadata write leaves: new + old entries, old PEM.
         EntryMetadata staged = new EntryMetadata(SYSTEM.toString(), List.of(EntryMetadata.Entry.of(first)))
-                .withNewest(EntryMetadata.Entry.of(second), 3);
+                .withNewest(EntryMetadata.Entry.of(second), first.x5tS256(), 3);
         SecureFiles.writeAtomically(store.metadataFile(SYSTEM), staged.toJson());
         assertSame(first, found(store.load(SYSTEM)));
     }

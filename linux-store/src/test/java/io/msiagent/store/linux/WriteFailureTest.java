@@ -108,6 +108,30 @@ class WriteFailureTest {
     }
 
     @Test
+    void savesThatKeepFailingAfterStagingNeverOrphanThePemInPlace() throws Exception {
+        assumeTrue(PrivatePaths.currentUid() == 0, "chattr +i needs root");
+        Path dir = tmp.resolve("certs");
+        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(dir).build();
+        store.save(first);
+        Path pem = store.pemFile(SYSTEM);
+        // The metadata is staged (renamed into place) before the PEM; an immutable PEM makes every
+        // later step fail, as a disk too full for the PEM but not for the metadata would.
+        assumeTrue(run("chattr", "+i", pem.toString()) == 0, "file system without immutable attribute");
+        TestCredentials ca = TestCredentials.newCa();
+        try {
+            for (int i = 0; i < 4; i++) { // more failures than the metadata keeps entries
+                MtlsCredential next = ca.credential(SYSTEM);
+                StoreException e = assertThrows(StoreException.class, () -> store.save(next));
+                assertTrue(e.getMessage().contains("previous entry stays"), e.getMessage());
+            }
+        } finally {
+            assertEquals(0, run("chattr", "-i", pem.toString()));
+        }
+        assertSame(first, found(store.load(SYSTEM)));
+        assertNoTempFiles(dir);
+    }
+
+    @Test
     void aReadOnlyDirectoryFailsTheSaveAndKeepsThePreviousEntry() throws Exception {
         assumeTrue(PrivatePaths.currentUid() != 0, "root writes into a 0500 directory anyway (see the chattr test)");
         Path dir = tmp.resolve("certs");
