@@ -71,6 +71,12 @@ final class LockFiles {
                     if (fl != null) {
                         h.fileLock = fl;
                         recordHolder(h.channel);
+                        if (!h.channel.isOpen()) {
+                            // The pid write is interruptible: an interrupt closed the channel, and with
+                            // it the fcntl lock. A handle now would guard nothing.
+                            h.fileLock = null;
+                            throw new StoreException(key.toString(), "interrupted while taking the lock");
+                        }
                         inProcess = false; // ownership passes to the returned handle
                         return onceOnly(() -> release(h));
                     }

@@ -125,6 +125,27 @@ class LockTest {
     }
 
     @Test
+    void anInterruptedCallerGetsNoLockRatherThanAHandleThatGuardsNothing() throws Exception {
+        LinuxCredentialStore s = store();
+        StoreException e = pool.submit(() -> {
+            Thread.currentThread().interrupt(); // the lock is free: no wait, so only the pid write sees it
+            StoreException thrown = assertThrows(StoreException.class, () -> s.lock(SYSTEM, Duration.ofSeconds(5)));
+            assertTrue(Thread.interrupted(), "the interrupt stays set for the caller");
+            return thrown;
+        }).get(30, TimeUnit.SECONDS);
+        assertTrue(e.problem().contains("interrupted"), e.problem());
+        // Nothing is left held, in this JVM or on the file: another process takes the lock at once.
+        pool.submit(() -> s.lock(SYSTEM, Duration.ofSeconds(5)).close()).get(30, TimeUnit.SECONDS);
+        Process holder = ChildJvm.start(dir.resolve("holder.err"), "hold-lock", dir.toString());
+        try {
+            assertEquals("LOCKED", ChildJvm.firstLine(holder, 120), () -> readQuietly(dir.resolve("holder.err")));
+        } finally {
+            holder.destroyForcibly();
+            assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
+        }
+    }
+
+    @Test
     void anotherThreadTimesOutWithAMessageNamingTheLockAndHolder() throws Exception {
         LinuxCredentialStore s = store();
         try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(5))) {
