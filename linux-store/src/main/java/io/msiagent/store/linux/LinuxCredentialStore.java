@@ -317,7 +317,12 @@ public final class LinuxCredentialStore implements CredentialStore {
             if (attempt > 0) {
                 ticker.pause(REREAD_PAUSE);
             }
-            byte[] pemBytes = readPrivate(f.pem(), repair);
+            byte[] pemBytes;
+            try {
+                pemBytes = readPrivate(f.pem(), repair);
+            } catch (OversizedFileException e) {
+                return corrupt(f.pem(), e.getMessage());
+            }
             if (pemBytes == null) {
                 return Read.MISSING; // metadata alone is what a crash before the first PEM leaves
             }
@@ -332,7 +337,12 @@ public final class LinuxCredentialStore implements CredentialStore {
                 return corrupt(f.pem(), "the private key does not belong to the certificate");
             }
             String x5t = MtlsCredential.x5tS256(leaf);
-            byte[] metaBytes = readPrivate(f.metadata(), repair);
+            byte[] metaBytes;
+            try {
+                metaBytes = readPrivate(f.metadata(), repair);
+            } catch (OversizedFileException e) {
+                return corrupt(f.metadata(), e.getMessage());
+            }
             if (metaBytes == null) {
                 mismatch = "metadata file is missing";
                 continue;
@@ -396,7 +406,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 InputStream in = Channels.newInputStream(ch)) {
             byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
             if (bytes.length > MAX_FILE_BYTES) {
-                throw new StoreException(file.toString(), "larger than " + MAX_FILE_BYTES + " bytes: not a store file");
+                throw new OversizedFileException();
             }
             return bytes;
         } catch (NoSuchFileException e) {
@@ -406,7 +416,12 @@ public final class LinuxCredentialStore implements CredentialStore {
 
     /** The x5t#S256 of the certificate whose PEM is on disk now; null when there is none or it is unreadable. */
     private static String thumbprintInPlace(EntryFiles f) throws IOException {
-        byte[] bytes = readPrivate(f.pem(), true);
+        byte[] bytes;
+        try {
+            bytes = readPrivate(f.pem(), true);
+        } catch (OversizedFileException e) {
+            return null;
+        }
         if (bytes == null) {
             return null;
         }
@@ -417,9 +432,27 @@ public final class LinuxCredentialStore implements CredentialStore {
         }
     }
 
-    /** The metadata now on disk, to stage beside the new entry; empty when absent or unreadable. */
+    /**
+     * A file in an entry's place far larger than any entry: not ours (or truncated garbage), so the
+     * entry is corrupt and quarantined like any other, instead of failing every load until someone
+     * removes it by hand.
+     */
+    private static final class OversizedFileException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        OversizedFileException() {
+            super("larger than " + MAX_FILE_BYTES + " bytes: not a store file");
+        }
+    }
+
+    /** The metadata now on disk, to stage beside the new entry; empty when absent, unreadable or oversized. */
     private static Optional<EntryMetadata> previousMetadata(EntryFiles f, ManagedIdentityId identity) throws IOException {
-        byte[] bytes = readPrivate(f.metadata(), true);
+        byte[] bytes;
+        try {
+            bytes = readPrivate(f.metadata(), true);
+        } catch (OversizedFileException e) {
+            return Optional.empty();
+        }
         if (bytes == null) {
             return Optional.empty();
         }

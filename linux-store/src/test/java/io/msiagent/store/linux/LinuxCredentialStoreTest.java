@@ -260,6 +260,26 @@ class LinuxCredentialStoreTest {
     }
 
     @Test
+    void anOversizedPemIsQuarantinedAndTheStoreWorksAgain() throws Exception {
+        LoadResult r = corruptThenInspectThenLoad(new byte[(1 << 20) + 1]);
+        assertTrue(r.problem().contains("larger than 1048576 bytes"), r.problem());
+        store.save(second);
+        assertSame(second, found(store.load(SYSTEM)));
+    }
+
+    @Test
+    void anOversizedMetadataFileIsQuarantinedAndTheStoreWorksAgain() throws Exception {
+        store.save(first);
+        SecureFiles.writeAtomically(store.metadataFile(SYSTEM), new byte[(1 << 20) + 1]);
+        assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind());
+        LoadResult r = store.load(SYSTEM);
+        assertEquals(LoadResult.Kind.ABSENT, r.kind());
+        assertTrue(r.problem().contains("msal_mtls.json: larger than 1048576 bytes"), r.problem());
+        store.save(second);
+        assertSame(second, found(store.load(SYSTEM)));
+    }
+
+    @Test
     void unparseableMetadataIsQuarantined() throws Exception {
         store.save(first);
         SecureFiles.writeAtomically(store.metadataFile(SYSTEM), "{\"formatVersion\":1, \"entr".getBytes(StandardCharsets.UTF_8));
