@@ -41,6 +41,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -69,6 +70,10 @@ public final class MsiCredentialCache implements AutoCloseable {
     private static final int KEPT_GENERATIONS = 3;
     /** The longest single timer wait; a timer that wakes before its instant re-arms against the wall clock. */
     static final Duration MAX_TIMER_WAIT = Duration.ofHours(1);
+    /** After a failed token refresh, how long callers keep the still-valid token before one asks again. */
+    static final long TOKEN_REFRESH_RETRY_MILLIS = 30_000;
+    /** The least time between two re-issues of a certificate because the token endpoint rejected one. */
+    static final long REISSUE_INTERVAL_MILLIS = 5 * 60_000;
 
     private enum Mode {
         /** Nothing usable in memory: take a valid stored entry if any, else issue. */
@@ -150,6 +155,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         final long refreshAtMillis;
         final long expiresAtMillis;
         volatile boolean refreshDue;
+        /** After a failed refresh, callers keep this still-valid token without asking again until then. */
+        volatile long retryRefreshAtMillis;
         /** Sets refreshDue; cancelled when the entry is replaced or dropped, or the cache closes. */
         volatile ScheduledFuture<?> refreshTimer;
 
@@ -191,7 +198,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
     private final ConcurrentHashMap<String, CachedToken> popTokens = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, CachedToken> bearerTokens = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Object> tokenLocks = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ReentrantLock> tokenLocks = new ConcurrentHashMap<>();
 
     /** The usable snapshot, or null when nothing usable is in memory. The hot path reads only this. */
     private volatile Published current;
@@ -221,6 +228,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private String lastStoreProblem;
     private volatile boolean closed;
     private RejectedExecutionException timerRefusal;
+    /** When a rejected certificate was last re-issued (guarded by stateLock); MIN_VALUE: never. */
+    private long lastReissueForRejectionMillis = Long.MIN_VALUE;
 
     private MsiCredentialCache(Builder b) {
         JcaWarmUp.start();
@@ -1137,42 +1146,98 @@ public final class MsiCredentialCache implements AutoCloseable {
         TokenType type = explicitType != null ? explicitType
                 : tokenTypeOverride != null ? tokenTypeOverride : (c.attested() ? TokenType.MTLS_POP : TokenType.BEARER);
         ConcurrentHashMap<String, CachedToken> tokens = type == TokenType.MTLS_POP ? popTokens : bearerTokens;
-        Object lock = tokenLocks.computeIfAbsent(type.wireName() + " " + resource, k -> new Object());
-        synchronized (lock) {
-            // Two rounds at most: a rotation during the request yields a token for the old certificate.
-            for (int round = 0; ; round++) {
-                Published p = current; // one read: a timer may null it between two
-                if (p == null) {
-                    p = acquireBlocking();
-                }
-                CachedToken cached = tokens.get(resource);
-                long now = clock.millis();
-                boolean bound = cached != null && cached.token.x5tS256().equals(p.x5tS256);
-                if (bound && now < cached.refreshAtMillis && !cached.refreshDue) {
+        ReentrantLock lock = tokenLocks.computeIfAbsent(type.wireName() + " " + resource, k -> new ReentrantLock());
+        boolean reissued = false;
+        // Rounds: a rotation during the request yields a token for the old certificate (one more
+        // round), and a certificate the endpoint rejects is re-issued once (one more).
+        for (int round = 0; ; round++) {
+            // Waits for a credential happen outside the token lock: a listener told of a new credential
+            // (on the worker, before the waiting callers are released) may ask for this very token.
+            Published p = current; // one read: a timer may null it between two
+            if (p == null) {
+                p = acquireBlocking();
+            }
+            CachedToken cached = tokens.get(resource);
+            long now = clock.millis();
+            if (cached != null && cached.token.x5tS256().equals(p.x5tS256) && now < cached.expiresAtMillis) {
+                if (now < cached.refreshAtMillis && !cached.refreshDue) {
                     if (cached.boundX5t != p.x5tS256) {
                         cacheToken(tokens, resource, cached.token, p, now);
                     }
                     return cached.token;
                 }
-                AccessToken token;
+                // Due for refresh but still valid: one caller refreshes while the others keep the
+                // token, and so does everyone for a while after a refresh failed.
+                if (now < cached.retryRefreshAtMillis || !lock.tryLock()) {
+                    return cached.token;
+                }
+            } else {
                 try {
-                    token = requestWithRemediation(p.credential, resource, type);
-                } catch (TokenAcquisitionException e) {
-                    if (bound && now < cached.expiresAtMillis) {
-                        log().warn("Token refresh for {} failed, serving the cached token until it expires: {}", resource, e.getMessage());
-                        return cached.token;
+                    lock.lockInterruptibly();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CredentialUnavailableException("interrupted while waiting for the token request for " + resource, e);
+                }
+            }
+            String rejected = null;
+            try {
+                cached = tokens.get(resource); // another caller may have refreshed it while this one waited
+                now = clock.millis();
+                boolean valid = cached != null && cached.token.x5tS256().equals(p.x5tS256) && now < cached.expiresAtMillis;
+                if (valid && now < cached.refreshAtMillis && !cached.refreshDue) {
+                    return cached.token;
+                }
+                AccessToken token = null;
+                try {
+                    token = tokenGateway(p.credential.generation()).requestToken(p.credential.tokenEndpoint(), p.credential.clientId(),
+                            resource, type);
+                } catch (TokenEndpointException e) {
+                    if (!reissued && isRemediable(e) && mayReissueForRejection(now)) {
+                        rejected = p.x5tS256;
+                        log().warn("Token endpoint rejected certificate {} ({}); renewing the credential once and retrying",
+                                p.x5tS256, e.error() != null ? e.error() : "TLS failure");
+                    } else {
+                        TokenAcquisitionException failure = new TokenAcquisitionException(resource, e, reissued);
+                        if (valid) {
+                            cached.retryRefreshAtMillis = now + TOKEN_REFRESH_RETRY_MILLIS;
+                            log().warn("Token refresh for {} failed, serving the cached token until it expires: {}", resource,
+                                    failure.getMessage());
+                            return cached.token;
+                        }
+                        throw failure;
                     }
-                    throw e;
                 }
-                Published after = current;
-                cacheToken(tokens, resource, token, after != null ? after : p, clock.millis());
-                if (after == null || token.x5tS256().equals(after.x5tS256) || round == 1) {
-                    return token;
+                if (token != null) {
+                    Published after = current;
+                    cacheToken(tokens, resource, token, after != null ? after : p, clock.millis());
+                    if (after == null || token.x5tS256().equals(after.x5tS256) || round >= 2) {
+                        return token;
+                    }
                 }
+            } finally {
+                lock.unlock();
+            }
+            if (rejected != null) {
+                reissued = true;
+                renewReplacing(rejected); // outside the lock; the next round requests with its result
             }
         }
     }
 
+    /**
+     * A certificate the token endpoint rejects is re-issued at most once per {@link #REISSUE_INTERVAL_MILLIS}:
+     * an endpoint that rejects every certificate (missing permissions, a broken client) must not turn
+     * each token request into an issuance.
+     */
+    private boolean mayReissueForRejection(long nowMillis) {
+        synchronized (stateLock) {
+            if (lastReissueForRejectionMillis != Long.MIN_VALUE && nowMillis - lastReissueForRejectionMillis < REISSUE_INTERVAL_MILLIS) {
+                return false;
+            }
+            lastReissueForRejectionMillis = nowMillis;
+            return true;
+        }
+    }
     private void cacheToken(ConcurrentHashMap<String, CachedToken> tokens, String resource, AccessToken token, Published p, long nowMillis) {
         long expires = token.expiresOn().toEpochMilli();
         long refreshAt = nowMillis + (expires - nowMillis) / 2;
@@ -1205,25 +1270,6 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
                 return stale;
             });
-        }
-    }
-
-    private AccessToken requestWithRemediation(MtlsCredential c, String resource, TokenType type) {
-        try {
-            return tokenGateway(c.generation()).requestToken(c.tokenEndpoint(), c.clientId(), resource, type);
-        } catch (TokenEndpointException e) {
-            if (!isRemediable(e)) {
-                throw new TokenAcquisitionException(resource, e);
-            }
-            log().warn("Token endpoint rejected certificate {} ({}); renewing the credential once and retrying", c.x5tS256(),
-                    e.error() != null ? e.error() : "TLS failure");
-            Published renewed = renewReplacing(c.x5tS256());
-            try {
-                return tokenGateway(renewed.credential.generation()).requestToken(renewed.credential.tokenEndpoint(),
-                        renewed.credential.clientId(), resource, type);
-            } catch (TokenEndpointException e2) {
-                throw new TokenAcquisitionException(resource, e2);
-            }
         }
     }
 

@@ -9,7 +9,12 @@ public class TokenAcquisitionException extends MsiCredentialException {
     private final transient TokenEndpointException tokenEndpointException;
 
     public TokenAcquisitionException(String resource, TokenEndpointException cause) {
-        super(describe(resource, cause), cause);
+        this(resource, cause, "invalid_client".equals(cause.error()));
+    }
+
+    /** {@code reissued}: whether the certificate was re-issued and the request retried before this failure. */
+    TokenAcquisitionException(String resource, TokenEndpointException cause, boolean reissued) {
+        super(describe(resource, cause, reissued), cause);
         this.tokenEndpointException = cause;
     }
 
@@ -18,7 +23,7 @@ public class TokenAcquisitionException extends MsiCredentialException {
         return tokenEndpointException;
     }
 
-    private static String describe(String resource, TokenEndpointException e) {
+    private static String describe(String resource, TokenEndpointException e, boolean reissued) {
         StringBuilder m = new StringBuilder("Token request for ").append(resource).append(" failed: ");
         m.append(e.status() < 0 ? "no reply" : "HTTP " + e.status());
         if (e.error() != null) {
@@ -32,8 +37,11 @@ public class TokenAcquisitionException extends MsiCredentialException {
         if (e.getMessage() != null) {
             m.append(": ").append(e.getMessage());
         }
-        if ("invalid_client".equals(e.error())) {
+        if (reissued) {
             m.append(". The certificate was re-issued once and the request retried; check the identity's permissions.");
+        } else if ("invalid_client".equals(e.error())) {
+            m.append(". The certificate was not re-issued: one was re-issued for a rejection less than five minutes ago;"
+                    + " check the identity's permissions.");
         } else if (e.status() < 0) {
             m.append(". Check network access to the token endpoint and that its CA is trusted.");
         }

@@ -16,6 +16,11 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLHandshakeException;
@@ -37,10 +42,22 @@ class AcquireTokenTest {
         final List<String> requests = new ArrayList<>();
         final Deque<Supplier<RuntimeException>> failures = new ArrayDeque<>();
         Duration lifetime = Duration.ofHours(1);
+        /** When set, a request announces itself on {@code entered} and waits for this latch (a slow endpoint). */
+        volatile CountDownLatch gate;
+        final CountDownLatch entered = new CountDownLatch(1);
 
         @Override
         public synchronized AccessToken requestToken(String tokenEndpoint, String clientId, String resource, TokenType tokenType) {
             requests.add(tokenType.wireName() + " " + resource + " " + clientId);
+            CountDownLatch g = gate;
+            if (g != null) {
+                entered.countDown();
+                try {
+                    assertTrue(g.await(30, TimeUnit.SECONDS));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
             Supplier<RuntimeException> failure = failures.poll();
             if (failure != null) {
                 throw failure.get();
@@ -177,6 +194,90 @@ class AcquireTokenTest {
                 && e.getMessage().contains("re-issued once"), e.getMessage());
         assertEquals(2, endpoint.requests.size());
         assertEquals(2, imds.issueCalls.get());
+    }
+
+    @Test
+    void callersHoldingAStillValidTokenDoNotQueueBehindASlowRefresh() throws Exception {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        executor.advance(Duration.ofMinutes(31)); // past the refresh point, 29 minutes before expiry
+        endpoint.gate = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<AccessToken> refresher = pool.submit(() -> cache.acquireToken(ARM));
+            assertTrue(endpoint.entered.await(10, TimeUnit.SECONDS), "the refresh reached the endpoint");
+            // The endpoint is stuck on that refresh; another caller is served the valid token at once.
+            assertSame(first, pool.submit(() -> cache.acquireToken(ARM)).get(10, TimeUnit.SECONDS));
+            endpoint.gate.countDown();
+            assertNotEquals(first.token(), refresher.get(10, TimeUnit.SECONDS).token());
+        } finally {
+            endpoint.gate.countDown();
+            pool.shutdownNow();
+        }
+        assertEquals(2, endpoint.requests.size());
+    }
+
+    @Test
+    void afterAFailedRefreshCallersKeepTheValidTokenForAWhileWithoutAskingAgain() {
+        build(null);
+        AccessToken first = cache.acquireToken(ARM);
+        executor.advance(Duration.ofMinutes(40));
+        endpoint.failures.add(() -> new TokenEndpointException("503", 503, "temporarily_unavailable", null, "c", "s", null));
+        assertSame(first, cache.acquireToken(ARM));
+        for (int i = 0; i < 5; i++) {
+            assertSame(first, cache.acquireToken(ARM));
+        }
+        assertEquals(2, endpoint.requests.size(), "one initial request, one failed refresh, then no request for a while");
+        executor.advance(Duration.ofMillis(MsiCredentialCache.TOKEN_REFRESH_RETRY_MILLIS));
+        assertNotEquals(first.token(), cache.acquireToken(ARM).token());
+        assertEquals(3, endpoint.requests.size());
+    }
+
+    @Test
+    void anEndpointThatRejectsEveryCertificateGetsOneReissuePerIntervalNotOnePerRequest() {
+        build(null);
+        cache.get();
+        for (int i = 0; i < 12; i++) {
+            endpoint.failures.add(AcquireTokenTest::invalidClient);
+        }
+        TokenAcquisitionException first = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+        assertTrue(first.getMessage().contains("re-issued once"), first.getMessage());
+        assertEquals(2, imds.issueCalls.get());
+        for (int i = 0; i < 4; i++) {
+            TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+            assertTrue(e.getMessage().contains("was not re-issued"), e.getMessage());
+        }
+        assertEquals(2, imds.issueCalls.get(), "no issuance per failing request");
+        assertEquals(6, endpoint.requests.size());
+        executor.advance(Duration.ofMillis(MsiCredentialCache.REISSUE_INTERVAL_MILLIS));
+        assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+        assertEquals(3, imds.issueCalls.get(), "after the interval, a rejection re-issues again");
+    }
+
+    @Test
+    void aListenerMayAskForATokenWhileACallerWaitsForTheReissueThatListenerHearsOf() throws Exception {
+        ExecutorService worker = Executors.newSingleThreadExecutor();
+        ExecutorService app = Executors.newSingleThreadExecutor();
+        try {
+            cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
+                    .keyAttestor(null).clock(clock).executor(executor).worker(worker).tokenGateway(endpoint).build();
+            MtlsCredential before = cache.get();
+            List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+            cache.addListener(event -> {
+                if (event.type() == CredentialEvent.Type.RENEWED) {
+                    heard.add(cache.acquireToken(ARM).x5tS256()); // the same resource the waiting caller asked for
+                }
+            });
+            endpoint.failures.add(AcquireTokenTest::invalidClient);
+            AccessToken token = app.submit(() -> cache.acquireToken(ARM)).get(20, TimeUnit.SECONDS);
+            MtlsCredential renewed = cache.get();
+            assertNotEquals(before.x5tS256(), renewed.x5tS256());
+            assertEquals(renewed.x5tS256(), token.x5tS256());
+            assertEquals(List.of(renewed.x5tS256()), heard);
+        } finally {
+            app.shutdownNow();
+            worker.shutdownNow();
+        }
     }
 
     @Test
