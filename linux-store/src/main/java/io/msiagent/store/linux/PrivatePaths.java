@@ -4,6 +4,7 @@ import io.msiagent.core.StoreException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,11 +45,25 @@ public final class PrivatePaths {
         Path parent = dir.toAbsolutePath().getParent();
         if (parent != null) {
             PathFacts p = PathFacts.of(parent);
+            if (p.symlink()) {
+                // lstat describes the link itself (always 0777); what guards the store is the directory it leads to
+                try {
+                    parent = parent.toRealPath();
+                    p = PathFacts.of(parent);
+                } catch (NoSuchFileException dangling) {
+                    return findings;
+                }
+            }
             if (p.exists() && (p.permissions() & WORLD_WRITABLE) != 0) {
                 findings.add(new PermissionFinding(parent, PermissionFinding.Severity.WARNING,
                         "parent directory is world-writable (mode " + p.octal()
                                 + ((p.permissions() & STICKY) != 0 ? ", sticky" : "")
                                 + "): other users can create or rename entries next to the store"));
+            }
+            if (p.exists() && p.uid() != currentUid() && p.uid() != 0) {
+                findings.add(new PermissionFinding(parent, PermissionFinding.Severity.WARNING,
+                        "parent directory is owned by uid " + p.uid() + ", neither this process' uid " + currentUid()
+                                + " nor root: its owner can rename or replace the store"));
             }
         }
         return findings;

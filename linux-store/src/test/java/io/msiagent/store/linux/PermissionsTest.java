@@ -130,6 +130,33 @@ class PermissionsTest {
     }
 
     @Test
+    void aSymlinkedParentIsJudgedByTheDirectoryItLeadsTo() throws Exception {
+        Path realParent = Files.createDirectory(tmp.resolve("real-parent"));
+        Path linkedParent = Files.createSymbolicLink(tmp.resolve("linked-parent"), realParent);
+        LinuxCredentialStore s = LinuxCredentialStore.builder().directory(linkedParent.resolve("certs")).build();
+        s.save(credential);
+        assertEquals(List.of(), s.checkPermissions(), "the link's own mode (0777) is not the directory's");
+        Files.setPosixFilePermissions(realParent, PosixFilePermissions.fromString("rwxrwxrwx"));
+        List<PermissionFinding> findings = s.checkPermissions();
+        assertEquals(1, findings.size(), findings::toString);
+        assertEquals(realParent.toRealPath(), findings.get(0).path());
+        assertTrue(findings.get(0).problem().contains("world-writable"), findings.get(0).problem());
+    }
+
+    @Test
+    void aParentOwnedByAnotherUserIsReported() throws Exception {
+        assumeTrue(root(), "giving a directory to another user needs root");
+        Path parent = Files.createDirectory(tmp.resolve("theirs"));
+        LinuxCredentialStore s = LinuxCredentialStore.builder().directory(parent.resolve("certs")).build();
+        s.save(credential);
+        Files.setAttribute(parent, "unix:uid", 65534);
+        List<PermissionFinding> findings = s.checkPermissions();
+        assertEquals(1, findings.size(), findings::toString);
+        assertTrue(findings.get(0).problem().contains("owned by uid 65534"), findings.get(0).problem());
+        assertSame(credential, found(s.load(SYSTEM))); // a warning, not a refusal
+    }
+
+    @Test
     void appendCreatesAPrivateFileAndRefusesSymlinks() throws Exception {
         Files.createDirectories(dir);
         Path audit = dir.resolve("audit.log");
