@@ -488,7 +488,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
         }
         notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
-        scheduleRetry(null);
+        scheduleRetry(null, null);
     }
 
     /**
@@ -691,9 +691,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         Published published = null;
         CredentialEvent event;
         boolean retry;
+        Published decidedOn;
         synchronized (stateLock) {
             flight = null;
             Published p = current;
+            decidedOn = p;
             retry = f.background || renewalPending || (p != null && !clock.instant().isBefore(p.credential.renewAt()));
             renewalPending = false;
             if (acquired != null && !closed) {
@@ -740,7 +742,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         f.result.completeExceptionally(failure);
         if (retry) {
-            scheduleRetry(failure);
+            scheduleRetry(failure, decidedOn);
         } else {
             log().warn("Acquisition for {} failed: {}", identity, failure.getMessage());
         }
@@ -749,30 +751,41 @@ public final class MsiCredentialCache implements AutoCloseable {
     /** Longer than a loopback or LAN TLS handshake takes, even on a loaded machine. */
     static final Duration SESSION_SWEEP_DELAY = Duration.ofSeconds(5);
 
-    private void scheduleRetry(Throwable failure) {
+    /**
+     * Arms the next attempt after a failure (or an expiry) decided on while {@code decidedOn} was
+     * the snapshot. The decision is made under {@code stateLock}, but listeners are told and logs
+     * written before this runs; if another thread published a successor meanwhile, a retry armed now
+     * would replace that fresh credential (an extra issuance) and cancel its renewal timer.
+     */
+    private void scheduleRetry(Throwable failure, Published decidedOn) {
         Instant now = clock.instant();
         Published p;
         Instant at;
         synchronized (stateLock) {
-            if (closed) {
-                return;
+            if (closed || current != decidedOn) {
+                return; // closed, or a successor was published: it has its own timers
             }
             p = current;
             Duration remaining = p == null ? Duration.ZERO : Duration.between(now, p.credential.notAfter());
             Duration delay = policy.retryDelay(++failedAttempts, remaining);
             at = now.plus(delay);
             nextAttempt = at;
-            if (retryTimer != null) {
-                retryTimer.cancel(false);
-            }
-            retryTimer = schedule(this::retryInBackground, delay.toMillis());
-            if (closed) {
-                return;
-            }
-            // The retry is the next attempt: a renew timer still armed would add an extra one.
-            if (renewTimer != null) {
-                renewTimer.cancel(false);
-                renewTimer = null;
+            if (flight != null) {
+                // An acquisition started meanwhile: its outcome decides, and its failure retries.
+                renewalPending = true;
+            } else {
+                if (retryTimer != null) {
+                    retryTimer.cancel(false);
+                }
+                retryTimer = schedule(this::retryInBackground, delay.toMillis());
+                if (closed) {
+                    return;
+                }
+                // The retry is the next attempt: a renew timer still armed would add an extra one.
+                if (renewTimer != null) {
+                    renewTimer.cancel(false);
+                    renewTimer = null;
+                }
             }
         }
         if (failure != null) {
@@ -910,7 +923,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         log().warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
         notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
         if (retry) {
-            scheduleRetry(null);
+            scheduleRetry(null, null);
         }
     }
 

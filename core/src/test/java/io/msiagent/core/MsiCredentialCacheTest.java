@@ -501,6 +501,28 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aSuccessorPublishedWhileTheExpiryIsReportedIsNotReplacedByARetry() {
+        imds.lifetime = Duration.ofHours(1);
+        MsiCredentialCache cache = cache();
+        cache.get();
+        // The EXPIRED event reaches a listener that asks for a credential at once: the successor is
+        // published between the expiry decision and the retry it would have armed.
+        cache.addListener(e -> {
+            if (e.type() == CredentialEvent.Type.EXPIRED) {
+                cache.get();
+            }
+        });
+        clock.advance(Duration.ofHours(2)); // the VM slept past notAfter
+        cache.replan();
+        assertEquals(2, imds.issueCalls.get());
+        MtlsCredential successor = cache.get();
+        executor.advance(Duration.ofMinutes(10)); // long past any retry delay, well before renewAt
+        assertEquals(2, imds.issueCalls.get(), "no retry replaced the fresh successor");
+        assertSame(successor, cache.get());
+        assertEquals(successor.renewAt(), cache.status().nextRenewalAttempt(), "its renewal timer is armed, not cancelled");
+    }
+
+    @Test
     void replanStartsADueRenewal() {
         imds.lifetime = Duration.ofHours(1);
         MsiCredentialCache cache = cache();
