@@ -50,7 +50,7 @@ final class Quarantine {
             }
         }
         SecureFiles.fsyncDirectory(f.directory());
-        prune(f);
+        prune(f, moved.isEmpty() ? null : EventKey.of(moved.get(0)));
         return moved;
     }
 
@@ -67,18 +67,27 @@ final class Quarantine {
         return found;
     }
 
-    private void prune(EntryFiles f) throws IOException {
+    /**
+     * Keeps the {@link #KEEP} newest events by stamp, and always {@code justMoved}: after the clock
+     * was set back (a VM before its time sync) the event just made has the oldest stamp, and
+     * deleting it would destroy what the caller was just told was moved aside.
+     */
+    private void prune(EntryFiles f, EventKey justMoved) throws IOException {
         Map<EventKey, List<Path>> events = new TreeMap<>(Comparator.comparing(EventKey::stamp)
                 .thenComparingInt(EventKey::sequence));
         for (Path p : list(f)) {
             events.computeIfAbsent(EventKey.of(p), k -> new ArrayList<>()).add(p);
         }
         int excess = events.size() - KEEP;
-        for (List<Path> oldest : events.values()) {
-            if (excess-- <= 0) {
+        for (Map.Entry<EventKey, List<Path>> oldest : events.entrySet()) {
+            if (excess <= 0) {
                 break;
             }
-            for (Path p : oldest) {
+            if (oldest.getKey().equals(justMoved)) {
+                continue;
+            }
+            excess--;
+            for (Path p : oldest.getValue()) {
                 Files.deleteIfExists(p);
             }
         }

@@ -318,6 +318,27 @@ class LinuxCredentialStoreTest {
     }
 
     @Test
+    void anEntryQuarantinedAfterTheClockWasSetBackIsKept() throws Exception {
+        Instant t0 = Instant.parse("2026-11-22T12:01:02Z");
+        Instant beforeTimeSync = Instant.parse("1970-01-01T00:00:42Z");
+        for (Instant at : List.of(t0, t0.plusSeconds(1), t0.plusSeconds(2), beforeTimeSync)) {
+            LinuxCredentialStore s = LinuxCredentialStore.builder().directory(dir).clock(Clock.fixed(at, ZoneOffset.UTC)).build();
+            s.save(first);
+            SecureFiles.writeAtomically(s.pemFile(SYSTEM), "junk".getBytes(StandardCharsets.US_ASCII));
+            LoadResult r = s.load(SYSTEM);
+            for (String moved : r.problem().substring(r.problem().indexOf("moved aside as ") + 15).split(", ")) {
+                assertTrue(Files.exists(dir.resolve(moved)), moved + " was reported as moved aside, so it must exist");
+            }
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith("Z")).sorted().toList();
+            assertEquals(List.of("msal_mtls.json.corrupt-19700101T000042Z", "msal_mtls.json.corrupt-20261122T120103Z",
+                    "msal_mtls.json.corrupt-20261122T120104Z", "msal_mtls.pem.corrupt-19700101T000042Z",
+                    "msal_mtls.pem.corrupt-20261122T120103Z", "msal_mtls.pem.corrupt-20261122T120104Z"), names);
+        }
+    }
+
+    @Test
     void deleteRemovesTheEntryAndItsQuarantinedFilesButNotOtherIdentities() throws Exception {
         store = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
         store.save(first);
