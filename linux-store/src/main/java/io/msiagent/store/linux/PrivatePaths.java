@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 public final class PrivatePaths {
     private static final int WORLD_WRITABLE = 0002;
     private static final int STICKY = 01000;
+    private static final int OWNER_READ = 0400;
 
     private PrivatePaths() {
     }
@@ -114,6 +115,12 @@ public final class PrivatePaths {
         if ((facts.permissions() & PathFacts.GROUP_OTHER_BITS) != 0) {
             return Optional.of(new PermissionFinding(path, PermissionFinding.Severity.WARNING, "mode " + facts.octal()
                     + " gives group/other access; must be " + (directory ? "0700" : "0600")));
+        }
+        if (!directory && (facts.permissions() & OWNER_READ) == 0) {
+            // Our own file (owner checked above) that we cannot read would fail every load; the
+            // directory is left alone: a read-only store directory can be a deliberate choice.
+            return Optional.of(new PermissionFinding(path, PermissionFinding.Severity.WARNING, "mode " + facts.octal()
+                    + " does not let its owner read it; must be 0600"));
         }
         return Optional.empty();
     }

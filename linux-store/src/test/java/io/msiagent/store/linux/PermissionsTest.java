@@ -130,6 +130,18 @@ class PermissionsTest {
     }
 
     @Test
+    void aFileItsOwnerCannotReadIsReportedThenRepairedByALoad() throws Exception {
+        store.save(credential);
+        Files.setPosixFilePermissions(store.pemFile(SYSTEM), PosixFilePermissions.fromString("-w-------"));
+        List<PermissionFinding> findings = store.checkPermissions();
+        assertEquals(1, findings.size(), findings::toString);
+        assertTrue(findings.get(0).problem().contains("does not let its owner read it"), findings.get(0).problem());
+        assertSame(credential, found(store.load(SYSTEM)));
+        assertEquals("rw-------", mode(store.pemFile(SYSTEM)));
+        assertEquals(List.of(), store.checkPermissions());
+    }
+
+    @Test
     void aSymlinkedParentIsJudgedByTheDirectoryItLeadsTo() throws Exception {
         Path realParent = Files.createDirectory(tmp.resolve("real-parent"));
         Path linkedParent = Files.createSymbolicLink(tmp.resolve("linked-parent"), realParent);
