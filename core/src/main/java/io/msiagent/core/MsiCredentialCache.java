@@ -947,7 +947,13 @@ public final class MsiCredentialCache implements AutoCloseable {
             lock = step("locking the store at " + store.location(identity), () -> store.lock(identity, lockWait));
         } catch (StoreException e) {
             // Another process holds the lock, presumably issuing: its result may already be stored.
-            MtlsCredential stored = usableFromStore(mode, replacingX5t, clock.instant());
+            MtlsCredential stored;
+            try {
+                stored = usableFromStore(mode, replacingX5t, clock.instant());
+            } catch (RuntimeException readFailed) {
+                e.addSuppressed(readFailed); // the lock timeout stays the error; the failed read rides along
+                throw e;
+            }
             if (stored != null) {
                 return stored;
             }
@@ -1119,18 +1125,26 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (spare != null) {
             return spare;
         }
+        KeyProvider provider;
         ManagedKey key;
         try {
-            key = keyProvider.get().create(minimumProtection);
+            provider = keyProvider.get();
         } catch (MsiCredentialException e) {
             throw e;
         } catch (RuntimeException e) {
-            throw new CredentialUnavailableException("key provider '" + keyProvider.get().name() + "' could not create an RSA-2048 key: "
+            throw new CredentialUnavailableException("no key provider could be set up: " + e.getMessage(), e);
+        }
+        try {
+            key = provider.create(minimumProtection);
+        } catch (MsiCredentialException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new CredentialUnavailableException("key provider '" + provider.name() + "' could not create an RSA-2048 key: "
                     + e.getMessage(), e);
         }
         if (!key.protection().isAtLeast(minimumProtection)) {
             key.discard();
-            throw new KeyProtectionException(minimumProtection, key.protection(), "key provider '" + keyProvider.get().name() + "'", null);
+            throw new KeyProtectionException(minimumProtection, key.protection(), "key provider '" + provider.name() + "'", null);
         }
         return key;
     }

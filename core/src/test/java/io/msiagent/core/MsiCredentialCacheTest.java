@@ -523,6 +523,50 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aLockTimeoutStaysTheErrorWhenTheStoreCannotBeReadEitherAndCarriesThatFailure() {
+        InMemoryCredentialStore memory = new InMemoryCredentialStore();
+        io.msiagent.core.spi.CredentialStore busyAndBroken = new io.msiagent.core.spi.CredentialStore() {
+            @Override
+            public String location(ManagedIdentityId identity) {
+                return "busy-store";
+            }
+
+            @Override
+            public io.msiagent.core.spi.LoadResult load(ManagedIdentityId identity) {
+                throw new StoreException("busy-store/entry", "permission denied");
+            }
+
+            @Override
+            public io.msiagent.core.spi.LoadResult inspect(ManagedIdentityId identity) {
+                return memory.inspect(identity);
+            }
+
+            @Override
+            public void save(MtlsCredential credential) {
+                memory.save(credential);
+            }
+
+            @Override
+            public List<String> delete(ManagedIdentityId identity) {
+                return memory.delete(identity);
+            }
+
+            @Override
+            public io.msiagent.core.spi.StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
+                throw new StoreException("busy-store/lock", "timed out waiting for the lock, held by process 4242");
+            }
+        };
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busyAndBroken).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
+        caches.add(cache);
+        StoreException e = assertThrows(StoreException.class, cache::get);
+        assertTrue(e.getMessage().contains("held by process 4242"), e.getMessage());
+        assertEquals(1, e.getSuppressed().length, "the failed read is not lost");
+        assertTrue(e.getSuppressed()[0].getMessage().contains("permission denied"), e.getSuppressed()[0].getMessage());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    @Test
     void replanStartsADueRenewal() {
         imds.lifetime = Duration.ofHours(1);
         MsiCredentialCache cache = cache();
