@@ -166,6 +166,16 @@ public final class MsiCredentialCache implements AutoCloseable {
             this.refreshAtMillis = refreshAtMillis;
             this.expiresAtMillis = expiresAtMillis;
         }
+
+        /** Bound to {@code p}'s certificate and not expired. */
+        boolean validFor(Published p, long nowMillis) {
+            return token.x5tS256().equals(p.x5tS256) && nowMillis < expiresAtMillis;
+        }
+
+        /** Not yet due for a refresh. */
+        boolean fresh(long nowMillis) {
+            return nowMillis < refreshAtMillis && !refreshDue;
+        }
     }
 
     private final ManagedIdentityId identity;
@@ -1186,8 +1196,8 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
             CachedToken cached = tokens.get(resource);
             long now = clock.millis();
-            if (cached != null && cached.token.x5tS256().equals(p.x5tS256) && now < cached.expiresAtMillis) {
-                if (now < cached.refreshAtMillis && !cached.refreshDue) {
+            if (cached != null && cached.validFor(p, now)) {
+                if (cached.fresh(now)) {
                     if (cached.boundX5t != p.x5tS256) {
                         cacheToken(tokens, resource, cached.token, p, now);
                     }
@@ -1210,8 +1220,8 @@ public final class MsiCredentialCache implements AutoCloseable {
             try {
                 cached = tokens.get(resource); // another caller may have refreshed it while this one waited
                 now = clock.millis();
-                boolean valid = cached != null && cached.token.x5tS256().equals(p.x5tS256) && now < cached.expiresAtMillis;
-                if (valid && now < cached.refreshAtMillis && !cached.refreshDue) {
+                boolean valid = cached != null && cached.validFor(p, now);
+                if (valid && cached.fresh(now)) {
                     return cached.token;
                 }
                 AccessToken token = null;

@@ -312,17 +312,20 @@ public final class LinuxCredentialStore implements CredentialStore {
     }
 
     private Read read(ManagedIdentityId identity, EntryFiles f, boolean repair) throws IOException {
+        try {
+            return readChecked(identity, f, repair);
+        } catch (OversizedFileException e) {
+            return corrupt(e.file, e.getMessage());
+        }
+    }
+
+    private Read readChecked(ManagedIdentityId identity, EntryFiles f, boolean repair) throws IOException {
         String mismatch = null;
         for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
             if (attempt > 0) {
                 ticker.pause(REREAD_PAUSE);
             }
-            byte[] pemBytes;
-            try {
-                pemBytes = readPrivate(f.pem(), repair);
-            } catch (OversizedFileException e) {
-                return corrupt(f.pem(), e.getMessage());
-            }
+            byte[] pemBytes = readPrivate(f.pem(), repair);
             if (pemBytes == null) {
                 return Read.MISSING; // metadata alone is what a crash before the first PEM leaves
             }
@@ -337,12 +340,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 return corrupt(f.pem(), "the private key does not belong to the certificate");
             }
             String x5t = MtlsCredential.x5tS256(leaf);
-            byte[] metaBytes;
-            try {
-                metaBytes = readPrivate(f.metadata(), repair);
-            } catch (OversizedFileException e) {
-                return corrupt(f.metadata(), e.getMessage());
-            }
+            byte[] metaBytes = readPrivate(f.metadata(), repair);
             if (metaBytes == null) {
                 mismatch = "metadata file is missing";
                 continue;
@@ -406,7 +404,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 InputStream in = Channels.newInputStream(ch)) {
             byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
             if (bytes.length > MAX_FILE_BYTES) {
-                throw new OversizedFileException();
+                throw new OversizedFileException(file);
             }
             return bytes;
         } catch (NoSuchFileException e) {
@@ -416,18 +414,10 @@ public final class LinuxCredentialStore implements CredentialStore {
 
     /** The x5t#S256 of the certificate whose PEM is on disk now; null when there is none or it is unreadable. */
     private static String thumbprintInPlace(EntryFiles f) throws IOException {
-        byte[] bytes;
         try {
-            bytes = readPrivate(f.pem(), true);
-        } catch (OversizedFileException e) {
-            return null;
-        }
-        if (bytes == null) {
-            return null;
-        }
-        try {
-            return MtlsCredential.x5tS256(PemCodec.decode(bytes).chain().get(0));
-        } catch (PemCodec.MalformedPemException e) {
+            byte[] bytes = readPrivate(f.pem(), true);
+            return bytes == null ? null : MtlsCredential.x5tS256(PemCodec.decode(bytes).chain().get(0));
+        } catch (OversizedFileException | PemCodec.MalformedPemException e) {
             return null;
         }
     }
@@ -440,27 +430,25 @@ public final class LinuxCredentialStore implements CredentialStore {
     private static final class OversizedFileException extends IOException {
         private static final long serialVersionUID = 1L;
 
-        OversizedFileException() {
+        final transient Path file;
+
+        OversizedFileException(Path file) {
             super("larger than " + MAX_FILE_BYTES + " bytes: not a store file");
+            this.file = file;
         }
     }
 
     /** The metadata now on disk, to stage beside the new entry; empty when absent, unreadable or oversized. */
     private static Optional<EntryMetadata> previousMetadata(EntryFiles f, ManagedIdentityId identity) throws IOException {
-        byte[] bytes;
         try {
-            bytes = readPrivate(f.metadata(), true);
-        } catch (OversizedFileException e) {
-            return Optional.empty();
-        }
-        if (bytes == null) {
-            return Optional.empty();
-        }
-        try {
+            byte[] bytes = readPrivate(f.metadata(), true);
+            if (bytes == null) {
+                return Optional.empty();
+            }
             EntryMetadata m = EntryMetadata.parse(bytes);
             return m.identity().toLowerCase(Locale.ROOT).equals(EntryFiles.canonical(identity)) ? Optional.of(m)
                     : Optional.empty();
-        } catch (EntryMetadata.MalformedMetadataException e) {
+        } catch (OversizedFileException | EntryMetadata.MalformedMetadataException e) {
             return Optional.empty();
         }
     }
