@@ -31,7 +31,6 @@ import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -201,11 +200,10 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final TokenType tokenTypeOverride;
     private final RotatingKeyManager keyManager;
     private final List<X509Certificate> trustedCertificates;
-    /** Made on first use: loading the JVM's trust store costs a warm-store start that needs no TLS. */
-    /* Built on first use: a process that only reads its credential never loads the JVM trust store. */
+    /** Built on first use: a process that only reads its credential never loads the JVM's trust store. */
     private final Lazy<CompositeTrustManager> trustManager;
     private final TokenGateway tokenGatewayOverride;
-    private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
+    private final ListenerDelivery listeners = new ListenerDelivery();
     private final ConcurrentHashMap<String, CachedToken> popTokens = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, CachedToken> bearerTokens = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ReentrantLock> tokenLocks = new ConcurrentHashMap<>();
@@ -457,7 +455,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     public void addListener(CredentialListener listener) {
-        listeners.add(Objects.requireNonNull(listener, "listener"));
+        listeners.add(listener);
     }
 
     public void removeListener(CredentialListener listener) {
@@ -491,13 +489,14 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (!clock.instant().isBefore(p.credential.notAfter())) {
                 current = null;
                 cancelTimers();
+                listeners.queue(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
             } else {
                 cancelTimers();
                 scheduleTimers(p);
                 return;
             }
         }
-        notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
+        listeners.deliver();
         scheduleRetry(null, null);
     }
 
@@ -699,7 +698,7 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     private void settle(Flight f, MtlsCredential acquired, RuntimeException failure) {
         Published published = null;
-        CredentialEvent event;
+        long ticket = 0;
         boolean retry;
         Published decidedOn;
         synchronized (stateLock) {
@@ -718,14 +717,13 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
             }
             if (published != null) {
-                event = new CredentialEvent(published.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED,
-                        clock.instant(), published.credential, null, null);
+                ticket = listeners.queue(new CredentialEvent(published.credential.generation() == 1
+                        ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED, clock.instant(), published.credential, null, null));
             } else {
                 if (failure == null) {
                     failure = new CredentialUnavailableException("the cache for " + identity + " was closed", null);
                 }
                 lastFailure = failure;
-                event = null;
             }
         }
         if (published != null) {
@@ -735,7 +733,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             // Listeners before waiters: a caller whose get() returns this credential finds every
             // listener already told (the agent's store watch relies on it).
             try {
-                notifyListeners(event);
+                listeners.deliverAndAwait(ticket);
             } finally {
                 f.result.complete(published);
             }
@@ -797,19 +795,29 @@ public final class MsiCredentialCache implements AutoCloseable {
                     renewTimer = null;
                 }
             }
+            if (failure != null) {
+                listeners.queue(new CredentialEvent(CredentialEvent.Type.RENEWAL_FAILED, now, p != null ? p.credential : null, failure, at));
+            }
         }
         if (failure != null) {
             log().warn("Renewal of {} failed (attempt {}), next attempt at {}: {}", identity, failedAttempts, at, failure.getMessage());
-            notifyListeners(new CredentialEvent(CredentialEvent.Type.RENEWAL_FAILED, now, p != null ? p.credential : null, failure, at));
+            listeners.deliver();
         }
     }
 
     private Published await(Flight f) {
+        // A listener waiting here (on the thread delivering events) lets the flight release its callers
+        // before the remaining listeners hear of it; they could not be told while this thread waits.
+        boolean listening = listeners.enterAcquisitionWait();
         try {
             return f.result.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CredentialUnavailableException("interrupted while waiting for the credential of " + identity, e);
+        } finally {
+            if (listening) {
+                listeners.exitAcquisitionWait();
+            }
         }
     }
 
@@ -929,21 +937,12 @@ public final class MsiCredentialCache implements AutoCloseable {
             } else {
                 retry = retryTimer == null;
             }
+            listeners.queue(new CredentialEvent(CredentialEvent.Type.EXPIRED, now, p.credential, null, null));
         }
         log().warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
-        notifyListeners(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
+        listeners.deliver();
         if (retry) {
             scheduleRetry(null, null);
-        }
-    }
-
-    private void notifyListeners(CredentialEvent event) {
-        for (CredentialListener l : listeners) {
-            try {
-                l.onEvent(event);
-            } catch (RuntimeException e) {
-                log().warn("Credential listener {} threw on {}: {}", l, event.type(), e.toString());
-            }
         }
     }
 

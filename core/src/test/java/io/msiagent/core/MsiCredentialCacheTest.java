@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msiagent.core.spi.LoadResult;
@@ -17,6 +18,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -470,6 +475,72 @@ class MsiCredentialCacheTest {
         assertEquals(1, heard.size(), "the ACQUIRED event was delivered before get() returned");
         assertEquals(CredentialEvent.Type.ACQUIRED, heard.get(0).type());
         assertSame(c, heard.get(0).credential());
+    }
+
+    @Test
+    void anExpiryIsReportedBeforeTheRenewalThatFollowsItAndNeverAlongsideIt() throws Exception {
+        imds.lifetime = Duration.ofHours(1);
+        // The default worker: the renewal settles on its own thread while the timer reports the expiry.
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).prepareKeys(false).build();
+        caches.add(cache);
+        MtlsCredential first = cache.get();
+        CountDownLatch imdsGate = new CountDownLatch(1);
+        imds.gate = imdsGate; // the renewal hangs at IMDS until the credential has expired
+        List<CredentialEvent.Type> finished = new CopyOnWriteArrayList<>();
+        AtomicInteger inside = new AtomicInteger();
+        AtomicBoolean overlapped = new AtomicBoolean();
+        CountDownLatch renewedHeard = new CountDownLatch(1);
+        cache.addListener(e -> {
+            if (inside.incrementAndGet() > 1) {
+                overlapped.set(true);
+            }
+            try {
+                if (e.type() == CredentialEvent.Type.EXPIRED) {
+                    imdsGate.countDown(); // the renewal completes while the expiry is being reported
+                    renewedHeard.await(1, TimeUnit.SECONDS);
+                }
+                finished.add(e.type());
+                if (e.type() == CredentialEvent.Type.RENEWED) {
+                    renewedHeard.countDown();
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            } finally {
+                inside.decrementAndGet();
+            }
+        });
+
+        executor.advance(Duration.between(clock.instant(), first.notAfter()).plusSeconds(1));
+
+        assertTrue(renewedHeard.await(20, TimeUnit.SECONDS), "the renewal was reported");
+        // A status display that shows the last event it heard must show the renewal, not the expiry.
+        assertEquals(List.of(CredentialEvent.Type.EXPIRED, CredentialEvent.Type.RENEWED), finished);
+        assertFalse(overlapped.get(), "the listener was called by two threads at once");
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void aListenerToldOfAnExpiryMayWaitForTheSuccessorThatTheWorkerAcquires() {
+        imds.lifetime = Duration.ofHours(1);
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).prepareKeys(false).build();
+        caches.add(cache);
+        cache.get();
+        List<MtlsCredential> gotInListener = new CopyOnWriteArrayList<>();
+        List<CredentialEvent.Type> heard = new CopyOnWriteArrayList<>();
+        cache.addListener(e -> {
+            heard.add(e.type());
+            if (e.type() == CredentialEvent.Type.EXPIRED) {
+                // Waits for an acquisition on the worker, whose event this thread must deliver next.
+                gotInListener.add(cache.get());
+            }
+        });
+        clock.advance(Duration.ofHours(2)); // the VM slept past notAfter
+        assertTimeoutPreemptively(Duration.ofSeconds(20), cache::replan);
+
+        assertEquals(2, gotInListener.get(0).generation());
+        assertEquals(List.of(CredentialEvent.Type.EXPIRED, CredentialEvent.Type.RENEWED), heard);
     }
 
     @Test
