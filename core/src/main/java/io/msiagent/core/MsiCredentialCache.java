@@ -235,6 +235,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private Throwable lastFailure;
     private String lastStoreProblem;
     private volatile boolean closed;
+    /** close() has run (a refused timer sets only {@code closed}). */
+    private boolean released;
     private RejectedExecutionException timerRefusal;
     /** When a rejected certificate was last re-issued (guarded by stateLock); MIN_VALUE: never. */
     private long lastReissueForRejectionMillis = Long.MIN_VALUE;
@@ -508,9 +510,11 @@ public final class MsiCredentialCache implements AutoCloseable {
     @Override
     public void close() {
         synchronized (stateLock) {
-            if (closed) {
+            // Not `closed`: a refused timer closes the cache too, and its spare key and worker are still to be released.
+            if (released) {
                 return;
             }
+            released = true;
             closed = true;
             current = null;
             cancelTimers();

@@ -440,6 +440,69 @@ class MsiCredentialCacheTest {
         b.join(20_000);
     }
 
+    @Test
+    void closeAfterARefusedTimerStillDiscardsTheSpareKey() {
+        List<String> discarded = new CopyOnWriteArrayList<>();
+        PooledKeyProvider pool = new PooledKeyProvider();
+        io.msiagent.core.spi.KeyProvider recording = new io.msiagent.core.spi.KeyProvider() {
+            @Override
+            public String name() {
+                return pool.name();
+            }
+
+            @Override
+            public boolean isSupported() {
+                return true;
+            }
+
+            @Override
+            public KeyProtection bestAvailableProtection() {
+                return pool.bestAvailableProtection();
+            }
+
+            @Override
+            public io.msiagent.core.spi.ManagedKey create(KeyProtection minimum) {
+                io.msiagent.core.spi.ManagedKey k = pool.create(minimum);
+                // A platform key (a CNG or TPM key) exists outside the process until it is discarded.
+                return new io.msiagent.core.spi.ManagedKey() {
+                    public java.security.PublicKey publicKey() {
+                        return k.publicKey();
+                    }
+
+                    public java.security.PrivateKey privateKey() {
+                        return k.privateKey();
+                    }
+
+                    public KeyProtection protection() {
+                        return k.protection();
+                    }
+
+                    public java.security.Provider signatureProvider() {
+                        return k.signatureProvider();
+                    }
+
+                    public String keyId() {
+                        return k.keyId();
+                    }
+
+                    public void discard() {
+                        discarded.add(k.keyId());
+                    }
+                };
+            }
+        };
+        MsiCredentialCache cache = cache(recording);
+        cache.get();
+        assertEquals(2, pool.created().size(), "the spare key for the next renewal was made after the issuance");
+        executor.shutdown(); // by its owner
+        cache.replan(); // re-arming the timers is refused: the cache closes itself
+        assertThrows(CredentialUnavailableException.class, cache::get);
+
+        cache.close();
+
+        assertEquals(List.of(pool.created().get(1).keyId()), discarded, "the unused spare key is removed from its provider");
+    }
+
     private static void outcome(MsiCredentialCache cache, java.util.concurrent.CompletableFuture<Object> into) {
         try {
             into.complete(cache.get());
