@@ -483,23 +483,21 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
         }
         Published p;
+        boolean retry;
         synchronized (stateLock) {
             if (closed || current == null) {
                 return;
             }
             p = current;
-            if (!clock.instant().isBefore(p.credential.notAfter())) {
-                current = null;
-                cancelTimers();
-                listeners.queue(new CredentialEvent(CredentialEvent.Type.EXPIRED, clock.instant(), p.credential, null, null));
-            } else {
+            Instant now = clock.instant();
+            if (now.isBefore(p.credential.notAfter())) {
                 cancelTimers();
                 scheduleTimers(p);
                 return;
             }
+            retry = withdrawExpired(p, now);
         }
-        listeners.deliver();
-        scheduleRetry(null, null);
+        reportExpiry(p, retry);
     }
 
     /**
@@ -933,16 +931,29 @@ public final class MsiCredentialCache implements AutoCloseable {
                 expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
                 return;
             }
-            current = null;
-            expiryTimer = null;
-            if (flight != null) {
-                renewalPending = true;
-                retry = false;
-            } else {
-                retry = retryTimer == null;
-            }
-            listeners.queue(new CredentialEvent(CredentialEvent.Type.EXPIRED, now, p.credential, null, null));
+            retry = withdrawExpired(p, now);
         }
+        reportExpiry(p, retry);
+    }
+
+    /**
+     * Caller holds stateLock: withdraws the expired snapshot {@code p} and queues its event. True when
+     * a retry is to be armed: not while an acquisition runs (its outcome decides, and its failure
+     * retries) nor while a retry is pending (it is the next attempt); arming one then would count a
+     * failure that did not happen and lengthen the back-off.
+     */
+    private boolean withdrawExpired(Published p, Instant now) {
+        current = null;
+        cancelTimers();
+        listeners.queue(new CredentialEvent(CredentialEvent.Type.EXPIRED, now, p.credential, null, null));
+        if (flight != null) {
+            renewalPending = true;
+            return false;
+        }
+        return retryTimer == null;
+    }
+
+    private void reportExpiry(Published p, boolean retry) {
         log().warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
         listeners.deliver();
         if (retry) {

@@ -520,6 +520,37 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void anExpiryFoundByReplanWhileARenewalRunsDoesNotLengthenTheBackOff() {
+        imds.lifetime = Duration.ofHours(1);
+        List<Runnable> held = new CopyOnWriteArrayList<>();
+        AtomicBoolean hold = new AtomicBoolean();
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(r -> {
+                    if (hold.get()) {
+                        held.add(r);
+                    } else {
+                        r.run();
+                    }
+                }).prepareKeys(false)
+                .renewalPolicy(RenewalPolicy.builder().initialBackoff(Duration.ofSeconds(10)).maxBackoff(Duration.ofHours(1)).build())
+                .build();
+        caches.add(cache);
+        MtlsCredential first = cache.get();
+        hold.set(true);
+        executor.advance(Duration.between(clock.instant(), first.renewAt()).plusSeconds(1));
+        assertEquals(1, held.size(), "the renewal is running (held in the worker)");
+        clock.advance(Duration.ofHours(1)); // the VM slept past notAfter
+        cache.replan(); // finds the credential expired while the renewal still runs
+        imds.down = true;
+        hold.set(false);
+        held.forEach(Runnable::run); // the renewal fails: the first failure
+
+        Duration wait = Duration.between(clock.instant(), cache.status().nextRenewalAttempt());
+        // Attempt 1 waits 5..10 s with this policy; attempt 2 would wait 10..20 s.
+        assertTrue(wait.compareTo(Duration.ofSeconds(10)) <= 0, "the first failure's back-off, not the second's: " + wait);
+    }
+
+    @Test
     void whenGetReturnsANewCredentialItsListenersHaveHeardOfIt() {
         // The default worker: the flight settles on its own thread while the caller waits.
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
