@@ -9,11 +9,14 @@ package io.msiagent.core;
  *
  * <p>A new credential's event is delivered before the callers that waited for its acquisition are
  * released: a caller whose {@code get()} waited for a credential returns after the listeners have
- * been told about it. (A caller on another thread may already be served the new credential from
- * memory while the listeners are being told; and a listener that itself waits for an acquisition
- * releases that acquisition's callers before the listeners after it are told.) Keep it short (those
- * callers, and later events, wait for it); an exception it throws is logged and otherwise ignored.
- * It may ask the cache for a credential or a token.
+ * been told about it. Exceptions: a caller on another thread may already be served the new
+ * credential from memory while the listeners are being told; when a listener itself waits in the
+ * cache (for a credential or a token), the waiting callers are released at once, because they may be
+ * what it waits for; and when listeners are still busy with an earlier event on another thread, the
+ * callers wait for them at most two seconds.
+ *
+ * <p>Keep it short: later events, and possibly those callers, wait for it. It may ask the cache for a
+ * credential or a token. An exception (or error) it throws is logged and otherwise ignored.
  */
 @FunctionalInterface
 public interface CredentialListener {

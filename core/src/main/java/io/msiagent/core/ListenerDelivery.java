@@ -3,6 +3,7 @@ package io.msiagent.core;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -14,21 +15,36 @@ import org.slf4j.LoggerFactory;
  * is called by two threads at once, and none hears of an older change after a newer one (an expiry
  * reported by the timer after the worker's renewal, which a status display would have shown last).
  *
- * <p>A new credential must reach the listeners before the callers waiting for it are released:
- * {@link #deliverAndAwait} waits for that, except where waiting could never end: on the delivering
- * thread itself (a listener's own request caused the event), and while the delivering thread is
- * blocked in {@link #enterAcquisitionWait() an acquisition wait} (a listener waits for the very
- * callers' release). Those callers then return before the remaining listeners are told.
+ * <p>An event may carry an action to run once it has been delivered: releasing the callers that
+ * waited for the new credential, so that they find every listener told. It runs right after its own
+ * event, before later ones are delivered. It runs earlier when the delivering thread, inside a
+ * listener, is about to block in the cache ({@link #releaseIfDelivering()}): the callers it would
+ * release may be what that listener waits for. The cache also bounds how long it leaves its callers
+ * to a delivery running on another thread, since a listener may wait for anything.
  */
 final class ListenerDelivery {
     private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
     // Guarded by lock:
-    private final ArrayDeque<CredentialEvent> queue = new ArrayDeque<>();
-    private long queued;
-    private long delivered;
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private Thread deliveringThread;
-    private int deliveringThreadWaits;
+
+    private static final class Pending {
+        final CredentialEvent event;
+        private final Runnable afterDelivery;
+        private final AtomicBoolean ran = new AtomicBoolean();
+
+        Pending(CredentialEvent event, Runnable afterDelivery) {
+            this.event = event;
+            this.afterDelivery = afterDelivery;
+        }
+
+        void release() {
+            if (afterDelivery != null && ran.compareAndSet(false, true)) {
+                afterDelivery.run();
+            }
+        }
+    }
 
     void add(CredentialListener listener) {
         listeners.add(Objects.requireNonNull(listener, "listener"));
@@ -38,11 +54,15 @@ final class ListenerDelivery {
         listeners.remove(listener);
     }
 
-    /** Queues {@code event} behind every earlier one; returns its ticket for {@link #deliverAndAwait}. */
-    long queue(CredentialEvent event) {
+    /** Queues {@code event} behind every earlier one. */
+    void queue(CredentialEvent event) {
+        queue(event, null);
+    }
+
+    /** Queues {@code event}; {@code afterDelivery} runs once, after it was delivered or when released early. */
+    void queue(CredentialEvent event, Runnable afterDelivery) {
         synchronized (lock) {
-            queue.add(event);
-            return ++queued;
+            queue.add(new Pending(event, afterDelivery));
         }
     }
 
@@ -57,73 +77,56 @@ final class ListenerDelivery {
         boolean drained = false;
         try {
             while (true) {
-                CredentialEvent event;
+                Pending p;
                 synchronized (lock) {
-                    event = queue.poll();
-                    if (event == null) {
-                        // In the same block as the empty poll: an event queued after it finds no delivery running.
+                    p = queue.peek();
+                    if (p == null) {
+                        // In the same block as the empty look: an event queued after it finds no delivery running.
                         deliveringThread = null;
                         drained = true;
-                        lock.notifyAll();
                         return;
                     }
                 }
                 try {
-                    tell(event);
+                    tell(p.event);
                 } finally {
                     synchronized (lock) {
-                        delivered++;
-                        lock.notifyAll();
+                        queue.poll();
                     }
+                    p.release();
                 }
             }
         } finally {
-            if (!drained) { // a listener threw an Error: the next deliver() takes what is left
+            if (!drained) {
+                // A VirtualMachineError: release the callers of what is left; the next deliver() tells it.
                 synchronized (lock) {
                     deliveringThread = null;
-                    lock.notifyAll();
                 }
+                releaseAll();
             }
         }
     }
 
     /**
-     * Delivers, then returns once the event with {@code ticket} has been delivered, or at once when
-     * waiting could deadlock (see the class comment). An interrupt ends the wait and is kept.
+     * Called by the cache before it blocks a thread (for an acquisition, a token lock): when that is
+     * the delivering thread, a listener is waiting, and every queued event's action runs now.
      */
-    void deliverAndAwait(long ticket) {
-        deliver();
-        Thread me = Thread.currentThread();
-        synchronized (lock) {
-            while (delivered < ticket && deliveringThread != null && deliveringThread != me && deliveringThreadWaits == 0) {
-                try {
-                    lock.wait();
-                } catch (InterruptedException e) {
-                    me.interrupt();
-                    return;
-                }
-            }
-        }
-    }
-
-    /**
-     * Called before a thread blocks until an acquisition ends; true when it is the delivering thread
-     * (a listener waits), and then {@link #exitAcquisitionWait} must follow.
-     */
-    boolean enterAcquisitionWait() {
+    void releaseIfDelivering() {
         synchronized (lock) {
             if (deliveringThread != Thread.currentThread()) {
-                return false;
+                return;
             }
-            deliveringThreadWaits++;
-            lock.notifyAll();
-            return true;
         }
+        releaseAll();
     }
 
-    void exitAcquisitionWait() {
+    private void releaseAll() {
+        Pending[] pending;
         synchronized (lock) {
-            deliveringThreadWaits--;
+            pending = queue.toArray(new Pending[0]);
+        }
+        for (Pending p : pending) {
+            p.release();
         }
     }
 
@@ -131,7 +134,9 @@ final class ListenerDelivery {
         for (CredentialListener l : listeners) {
             try {
                 l.onEvent(event);
-            } catch (RuntimeException e) {
+            } catch (VirtualMachineError e) {
+                throw e;
+            } catch (Throwable e) { // an AssertionError or a LinkageError in one listener must not starve the others
                 LoggerFactory.getLogger(MsiCredentialCache.class)
                         .warn("Credential listener {} threw on {}: {}", l, event.type(), e.toString());
             }

@@ -130,6 +130,11 @@ public final class MsiCredentialCache implements AutoCloseable {
          * The published generation, or the flight's failure thrown. Like {@code Future.get}, a
          * finished outcome is returned even to an interrupted thread (await would throw first).
          */
+        /** True once set; false when {@code millis} passed first. */
+        boolean awaitDone(long millis) throws InterruptedException {
+            return done.await(millis, TimeUnit.MILLISECONDS);
+        }
+
         Published get() throws InterruptedException {
             if (!isDone()) {
                 done.await();
@@ -700,7 +705,6 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     private void settle(Flight f, MtlsCredential acquired, RuntimeException failure) {
         Published published = null;
-        long ticket = 0;
         boolean retry;
         Published decidedOn;
         synchronized (stateLock) {
@@ -719,8 +723,10 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
             }
             if (published != null) {
-                ticket = listeners.queue(new CredentialEvent(published.credential.generation() == 1
-                        ? CredentialEvent.Type.ACQUIRED : CredentialEvent.Type.RENEWED, clock.instant(), published.credential, null, null));
+                Published done = published;
+                // The waiting callers are released once the listeners were told (see ListenerDelivery).
+                listeners.queue(new CredentialEvent(done.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED
+                        : CredentialEvent.Type.RENEWED, clock.instant(), done.credential, null, null), () -> f.result.complete(done));
             } else {
                 if (failure == null) {
                     failure = new CredentialUnavailableException("the cache for " + identity + " was closed", null);
@@ -733,9 +739,18 @@ public final class MsiCredentialCache implements AutoCloseable {
             scheduleSessionSweep(published);
             dropTokensNotBoundTo(published.x5tS256);
             // Listeners before waiters: a caller whose get() returns this credential finds every
-            // listener already told (the agent's store watch relies on it).
+            // listener already told (the agent's store watch relies on it). When another thread is
+            // delivering earlier events, its listeners may wait for anything: the callers wait for
+            // them only so long.
             try {
-                listeners.deliverAndAwait(ticket);
+                listeners.deliver();
+                listeners.releaseIfDelivering(); // this flight ran inside a listener (a worker on the caller's thread)
+                if (!f.result.awaitDone(LISTENER_GRACE.toMillis())) {
+                    log().warn("Listeners of {} still busy after {} with an earlier event; releasing the callers waiting for {}",
+                            identity, LISTENER_GRACE, published.x5tS256);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } finally {
                 f.result.complete(published);
             }
@@ -757,6 +772,9 @@ public final class MsiCredentialCache implements AutoCloseable {
             log().warn("Acquisition for {} failed: {}", identity, failure.getMessage());
         }
     }
+
+    /** How long callers of an acquisition wait for listeners that another thread is running. */
+    static final Duration LISTENER_GRACE = Duration.ofSeconds(2);
 
     /** Longer than a loopback or LAN TLS handshake takes, even on a loaded machine. */
     static final Duration SESSION_SWEEP_DELAY = Duration.ofSeconds(5);
@@ -810,16 +828,12 @@ public final class MsiCredentialCache implements AutoCloseable {
     private Published await(Flight f) {
         // A listener waiting here (on the thread delivering events) lets the flight release its callers
         // before the remaining listeners hear of it; they could not be told while this thread waits.
-        boolean listening = listeners.enterAcquisitionWait();
+        listeners.releaseIfDelivering();
         try {
             return f.result.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CredentialUnavailableException("interrupted while waiting for the credential of " + identity, e);
-        } finally {
-            if (listening) {
-                listeners.exitAcquisitionWait();
-            }
         }
     }
 
@@ -1016,7 +1030,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         LoadResult r = step("reading the store at " + store.location(identity), () -> store.load(identity));
         if (r.kind() != LoadResult.Kind.FOUND) {
             if (r.problem() != null) {
-                log().warn("Stored credential of {} was unusable and set aside: {}", identity, r.problem());
+                log().warn("Stored credential of {} is not usable: {}", identity, r.problem());
             }
             return null;
         }
@@ -1224,6 +1238,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 }
             } else {
                 try {
+                    listeners.releaseIfDelivering(); // a listener asking: what it may wait for must not wait for it
                     lock.lockInterruptibly();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
