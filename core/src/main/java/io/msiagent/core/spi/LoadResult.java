@@ -9,7 +9,7 @@ public final class LoadResult {
     public enum Kind {
         /** A well-formed entry (it may still be expired: the engine decides). */
         FOUND,
-        /** No usable entry. {@link #problem()} says why when something was there and was quarantined. */
+        /** No usable entry. {@link #problem()} says why when something was there (and what became of it). */
         ABSENT,
         /** Only from {@link CredentialStore#inspect}: an entry exists but is corrupt or unusable. */
         INVALID
@@ -35,8 +35,11 @@ public final class LoadResult {
         return NOTHING;
     }
 
-    /** Absent because what was there was quarantined; {@code problem} names the file and the fault. */
-    public static LoadResult quarantined(String problem) {
+    /**
+     * Absent because what was there cannot be used; {@code problem} names the file, the fault and what
+     * was done with it (moved aside, or left in place).
+     */
+    public static LoadResult unusable(String problem) {
         return new LoadResult(Kind.ABSENT, null, Objects.requireNonNull(problem));
     }
 
@@ -52,7 +55,7 @@ public final class LoadResult {
         return Optional.ofNullable(credential);
     }
 
-    /** What was wrong, for ABSENT-after-quarantine and INVALID; otherwise null. */
+    /** What was wrong, for an unusable ABSENT entry and for INVALID; otherwise null. */
     public String problem() {
         return problem;
     }

@@ -44,6 +44,19 @@ final class EntryMetadata {
         }
     }
 
+    /**
+     * Metadata of a later format, written by a newer msi-agent sharing the store (an upgrade rolling
+     * out, or a downgrade): not corrupt, so it is neither quarantined nor overwritten by this version.
+     */
+    static final class NewerFormatException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        NewerFormatException(Object version) {
+            super("formatVersion " + version + " was written by a newer msi-agent (this one reads and writes "
+                    + FORMAT_VERSION + "); left in place");
+        }
+    }
+
     private final String identity;
     private final List<Entry> entries;
 
@@ -119,7 +132,7 @@ final class EntryMetadata {
         return Json.writeIndented(root).getBytes(StandardCharsets.UTF_8);
     }
 
-    static EntryMetadata parse(byte[] json) throws MalformedMetadataException {
+    static EntryMetadata parse(byte[] json) throws MalformedMetadataException, NewerFormatException {
         Object tree;
         try {
             tree = Json.parse(json);
@@ -129,7 +142,11 @@ final class EntryMetadata {
         if (!(tree instanceof Map<?, ?> root)) {
             throw new MalformedMetadataException("not a JSON object");
         }
-        if (!Long.valueOf(FORMAT_VERSION).equals(root.get("formatVersion"))) {
+        Object version = root.get("formatVersion");
+        if ((version instanceof Long n && n > FORMAT_VERSION) || (version instanceof java.math.BigInteger b && b.signum() > 0)) {
+            throw new NewerFormatException(version);
+        }
+        if (!Long.valueOf(FORMAT_VERSION).equals(version)) {
             throw new MalformedMetadataException("formatVersion " + root.get("formatVersion") + " is not " + FORMAT_VERSION);
         }
         if (!(root.get("entries") instanceof List<?> list)) {

@@ -144,23 +144,29 @@ public final class LinuxCredentialStore implements CredentialStore {
             if (r.problem() == null) {
                 return r.result();
             }
+            if (r.leftInPlace()) {
+                return LoadResult.unusable(r.problem());
+            }
             StoreLock lock;
             try {
                 // Short: a caller that holds the lock re-enters at once; otherwise a writer holds it,
                 // and the engine must not wait here a second time after its own lock wait ran out.
                 lock = locks.acquire(f.lock(), QUARANTINE_LOCK_WAIT);
             } catch (StoreException busy) {
-                return LoadResult.quarantined(r.problem() + "; not moved aside yet: " + busy.getMessage());
+                return LoadResult.unusable(r.problem() + "; not moved aside yet: " + busy.getMessage());
             }
             try (lock) {
                 r = read(identity, f, true); // a writer holding the lock may have replaced it meanwhile
                 if (r.problem() == null) {
                     return r.result();
                 }
+                if (r.leftInPlace()) {
+                    return LoadResult.unusable(r.problem());
+                }
                 List<Path> moved = quarantine.quarantine(f);
                 String names = moved.stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
                 log().warn("{}; moved aside as {}", r.problem(), names);
-                return LoadResult.quarantined(r.problem() + "; moved aside as " + names);
+                return LoadResult.unusable(r.problem() + "; moved aside as " + names);
             }
         } catch (IOException e) {
             throw new StoreException(f.pem().toString(), "cannot read the stored credential: " + e, e);
@@ -302,9 +308,12 @@ public final class LinuxCredentialStore implements CredentialStore {
         PrivatePaths.enforceDirectory(directory);
     }
 
-    /** What the store holds for one identity, or the problem that makes it unusable. */
-    private record Read(MtlsCredential credential, String problem) {
-        static final Read MISSING = new Read(null, null);
+    /**
+     * What the store holds for one identity, or the problem that makes it unusable; such an entry is
+     * quarantined unless {@code leftInPlace} (a newer version's, which is not corrupt).
+     */
+    private record Read(MtlsCredential credential, String problem, boolean leftInPlace) {
+        static final Read MISSING = new Read(null, null, false);
 
         LoadResult result() {
             return credential != null ? LoadResult.found(credential) : LoadResult.absent();
@@ -350,6 +359,8 @@ public final class LinuxCredentialStore implements CredentialStore {
                 meta = EntryMetadata.parse(metaBytes);
             } catch (EntryMetadata.MalformedMetadataException e) {
                 return corrupt(f.metadata(), e.getMessage());
+            } catch (EntryMetadata.NewerFormatException e) {
+                return new Read(null, f.metadata() + ": " + e.getMessage(), true);
             }
             if (!meta.identity().toLowerCase(Locale.ROOT).equals(EntryFiles.canonical(identity))) {
                 return corrupt(f.metadata(), "belongs to identity " + meta.identity() + ", not " + identity);
@@ -360,7 +371,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 continue;
             }
             try {
-                return new Read(credential(identity, pem, entry.get()), null);
+                return new Read(credential(identity, pem, entry.get()), null, false);
             } catch (IllegalArgumentException | NullPointerException e) {
                 return corrupt(f.metadata(), "incomplete entry: " + e.getMessage());
             }
@@ -369,7 +380,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     }
 
     private static Read corrupt(Path file, String problem) {
-        return new Read(null, file + ": " + problem);
+        return new Read(null, file + ": " + problem, false);
     }
 
     private static MtlsCredential credential(ManagedIdentityId identity, PemCodec.Contents pem, EntryMetadata.Entry e) {
@@ -438,7 +449,11 @@ public final class LinuxCredentialStore implements CredentialStore {
         }
     }
 
-    /** The metadata now on disk, to stage beside the new entry; empty when absent, unreadable or oversized. */
+    /**
+     * The metadata now on disk, to stage beside the new entry; empty when absent, unreadable or
+     * oversized. A newer version's entry is refused, not overwritten: the caller keeps its credential
+     * in memory, and the newer version keeps its files.
+     */
     private static Optional<EntryMetadata> previousMetadata(EntryFiles f, ManagedIdentityId identity) throws IOException {
         try {
             byte[] bytes = readPrivate(f.metadata(), true);
@@ -450,6 +465,8 @@ public final class LinuxCredentialStore implements CredentialStore {
                     : Optional.empty();
         } catch (OversizedFileException | EntryMetadata.MalformedMetadataException e) {
             return Optional.empty();
+        } catch (EntryMetadata.NewerFormatException e) {
+            throw new StoreException(f.metadata().toString(), "not saving over it: " + e.getMessage());
         }
     }
 

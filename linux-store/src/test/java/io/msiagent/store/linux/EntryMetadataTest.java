@@ -32,7 +32,8 @@ class EntryMetadataTest {
 
     @ParameterizedTest
     @ValueSource(strings = {
-        "{\"formatVersion\":2,\"identity\":\"system\",\"entries\":[]}",
+        "{\"formatVersion\":0,\"identity\":\"system\",\"entries\":[]}",
+        "{\"formatVersion\":-99999999999999999999,\"identity\":\"system\",\"entries\":[]}",
         "{\"formatVersion\":\"1\",\"identity\":\"system\",\"entries\":[]}",
         "{\"formatVersion\":1,\"identity\":\"system\"}",
         "{\"formatVersion\":1,\"entries\":[]}",
@@ -44,6 +45,15 @@ class EntryMetadataTest {
         EntryMetadata.MalformedMetadataException e = assertThrows(EntryMetadata.MalformedMetadataException.class,
                 () -> EntryMetadata.parse(json.getBytes(StandardCharsets.UTF_8)));
         assertTrue(!e.getMessage().isBlank(), json);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"2", "99999999999999999999"})
+    void tellsANewerFormatFromACorruptOne(String version) {
+        String json = "{\"formatVersion\":" + version + ",\"identity\":\"system\",\"entries\":[],\"newField\":{}}";
+        EntryMetadata.NewerFormatException e = assertThrows(EntryMetadata.NewerFormatException.class,
+                () -> EntryMetadata.parse(json.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("formatVersion " + version + " was written by a newer msi-agent"), e.getMessage());
     }
 
     @Test

@@ -291,6 +291,29 @@ class LinuxCredentialStoreTest {
     }
 
     @Test
+    void aNewerVersionsEntryIsNeitherQuarantinedNorOverwritten() throws Exception {
+        store.save(first);
+        String meta = Files.readString(store.metadataFile(SYSTEM)).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+        SecureFiles.writeAtomically(store.metadataFile(SYSTEM), meta.getBytes(StandardCharsets.UTF_8));
+        byte[] pemBefore = Files.readAllBytes(store.pemFile(SYSTEM));
+
+        assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind());
+        LoadResult r = store.load(SYSTEM);
+        assertEquals(LoadResult.Kind.ABSENT, r.kind());
+        assertTrue(r.problem().contains("formatVersion 2 was written by a newer msi-agent"), r.problem());
+        StoreException refused = assertThrows(StoreException.class, () -> store.save(second));
+        assertTrue(refused.getMessage().contains("not saving over it"), refused.getMessage());
+
+        // The newer version (an upgrade rolling out, or this one downgraded) still finds its entry as it left it.
+        assertArrayEquals(pemBefore, Files.readAllBytes(store.pemFile(SYSTEM)));
+        assertEquals(meta, Files.readString(store.metadataFile(SYSTEM)));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertEquals(List.of(), files.map(p -> p.getFileName().toString()).filter(n -> n.contains("corrupt")).toList(),
+                    "nothing was moved aside");
+        }
+    }
+
+    @Test
     void metadataOfAnotherIdentityIsQuarantined() throws Exception {
         store.save(first);
         String meta = Files.readString(store.metadataFile(SYSTEM)).replace("\"system\"", "\"client_id=x\"");

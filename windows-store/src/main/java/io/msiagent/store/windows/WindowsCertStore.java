@@ -88,7 +88,7 @@ public final class WindowsCertStore implements CredentialStore {
                     return LoadResult.found(scan.winner.credential(identity));
                 }
                 return scan.problems.isEmpty() ? LoadResult.absent()
-                        : LoadResult.quarantined(location(identity) + (purged ? ": removed" : ": could not yet remove")
+                        : LoadResult.unusable(location(identity) + (purged ? ": removed" : ": could not yet remove")
                                 + " unusable entries: " + String.join("; ", scan.problems));
             } finally {
                 scan.release(crypto, true);
