@@ -121,6 +121,26 @@ class StoreFaultTest {
     }
 
     @Test
+    void aNewerVersionsEntryIsLeftAloneWhileAnIssuedCredentialIsServedFromMemory() throws IOException {
+        String newer = Files.readString(json()).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+        Files.writeString(json(), newer);
+        byte[] pemBefore = Files.readAllBytes(pem());
+        try (MsiCredentialCache cache = restart()) {
+            MtlsCredential c = cache.get();
+            assertNotEquals(original.x5tS256(), c.x5tS256());
+            assertEquals(1, emu.stats().certificatesIssued());
+            assertTrue(Stack.keyMatchesCertificate(c));
+            String reasons = String.join("; ", cache.status().reasons());
+            assertTrue(reasons.contains("not persisted") && reasons.contains("written by a newer msi-agent"), reasons);
+        }
+        assertEquals(newer, Files.readString(json()), "the newer version's metadata is as it left it");
+        assertTrue(java.util.Arrays.equals(pemBefore, Files.readAllBytes(pem())), "and so is its PEM");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertFalse(files.anyMatch(p -> p.getFileName().toString().contains(".corrupt-")), "nothing was quarantined");
+        }
+    }
+
+    @Test
     void groupAndWorldReadableModesAreRepairedAndTheEntryIsServed() throws IOException {
         Files.setPosixFilePermissions(pem(), PosixFilePermissions.fromString("rw-r--r--"));
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
