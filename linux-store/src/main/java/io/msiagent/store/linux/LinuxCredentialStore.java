@@ -215,6 +215,7 @@ public final class LinuxCredentialStore implements CredentialStore {
         }
         EntryMetadata.Entry entry = EntryMetadata.Entry.of(credential);
         String identity = credential.identity().toString();
+        boolean pfxReplaced = false;
         try {
             prepareDirectoryForWrite();
             try (StoreLock lock = locks.acquire(f.lock(), internalLockWait)) {
@@ -228,13 +229,14 @@ public final class LinuxCredentialStore implements CredentialStore {
                 SecureFiles.writeAtomically(f.metadata(), staged.toJson());
                 if (pfx != null) {
                     SecureFiles.writeAtomically(f.pkcs12(), pfx);
+                    pfxReplaced = true;
                 }
                 SecureFiles.writeAtomically(f.pem(), pem);
                 compactMetadata(f, new EntryMetadata(identity, List.of(entry)));
             }
         } catch (IOException e) {
             throw new StoreException(where, "cannot save credential x5t#S256=" + credential.x5tS256() + ": " + e
-                    + "; the previous entry stays in place", e);
+                    + "; " + afterFailedSave(f, credential, pfxReplaced), e);
         }
         log().debug("saved {} to {}", credential, where);
     }
@@ -447,6 +449,21 @@ public final class LinuxCredentialStore implements CredentialStore {
             super("larger than " + MAX_FILE_BYTES + " bytes: not a store file");
             this.file = file;
         }
+    }
+
+    /** What a failed save left: said from what is on disk, since the step that failed may follow the PEM's rename. */
+    private static String afterFailedSave(EntryFiles f, MtlsCredential saved, boolean pfxReplaced) {
+        String inPlace;
+        try {
+            inPlace = thumbprintInPlace(f);
+        } catch (IOException e) {
+            return "what it left could not be read back: " + e;
+        }
+        if (saved.x5tS256().equals(inPlace)) {
+            return "the new entry is in place, but may not be durable";
+        }
+        return "the previous entry stays in place" + (pfxReplaced ? ", but " + f.pkcs12().getFileName()
+                + " already holds the new credential" : "");
     }
 
     /**

@@ -132,6 +132,25 @@ class WriteFailureTest {
     }
 
     @Test
+    void aSaveThatFailsAfterReplacingThePkcs12FileSaysSo() throws Exception {
+        assumeTrue(PrivatePaths.currentUid() == 0, "chattr +i needs root");
+        Path dir = tmp.resolve("certs");
+        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
+        store.save(first);
+        Path pem = store.pemFile(SYSTEM);
+        assumeTrue(run("chattr", "+i", pem.toString()) == 0, "file system without immutable attribute");
+        try {
+            StoreException e = assertThrows(StoreException.class, () -> store.save(second));
+            // The .pfx is written before the PEM: a reader of the .pfx already gets the new credential.
+            assertTrue(e.getMessage().contains("the previous entry stays in place, but msal_mtls.pfx already holds the new credential"),
+                    e.getMessage());
+        } finally {
+            assertEquals(0, run("chattr", "-i", pem.toString()));
+        }
+        assertSame(first, found(store.load(SYSTEM)));
+    }
+
+    @Test
     void aReadOnlyDirectoryFailsTheSaveAndKeepsThePreviousEntry() throws Exception {
         assumeTrue(PrivatePaths.currentUid() != 0, "root writes into a 0500 directory anyway (see the chattr test)");
         Path dir = tmp.resolve("certs");
