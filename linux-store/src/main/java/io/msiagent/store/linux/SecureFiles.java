@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -42,19 +43,22 @@ public final class SecureFiles {
 
     /**
      * Creates {@code dir} and any missing parents with mode 0700. Existing directories are left as
-     * they are (check them with {@link PrivatePaths}).
+     * they are (check them with {@link PrivatePaths}), and so is one that appears meanwhile: in a
+     * shared parent (a store under /tmp) another user may plant a symlink there, and its target is
+     * never chmod-ed.
      */
     public static void createPrivateDirectories(Path dir) throws IOException {
         Deque<Path> missing = new ArrayDeque<>();
         for (Path p = dir.toAbsolutePath(); p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
             missing.push(p);
         }
-        if (missing.isEmpty()) {
-            return;
-        }
-        Files.createDirectories(dir, DIRECTORY_ATTRIBUTE);
-        for (Path created : missing) {
-            completeMode(created, DIRECTORY_MODE);
+        for (Path p : missing) { // outermost first
+            try {
+                Files.createDirectory(p, DIRECTORY_ATTRIBUTE);
+            } catch (FileAlreadyExistsException madeMeanwhile) {
+                continue;
+            }
+            completeMode(p, DIRECTORY_MODE);
         }
     }
 
@@ -143,9 +147,10 @@ public final class SecureFiles {
      * A path we just created: the umask may have removed owner bits (never added others); put them
      * back while the path is still empty.
      */
-    private static void completeMode(Path created, Set<PosixFilePermission> wanted) throws IOException {
-        if (!Files.getPosixFilePermissions(created, LinkOption.NOFOLLOW_LINKS).equals(wanted)) {
-            Files.setPosixFilePermissions(created, wanted);
+    static void completeMode(Path created, Set<PosixFilePermission> wanted) throws IOException {
+        PosixFileAttributeView view = Files.getFileAttributeView(created, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+        if (!view.readAttributes().permissions().equals(wanted)) {
+            view.setPermissions(wanted); // fails on a symlink swapped in meanwhile instead of changing its target
         }
     }
 

@@ -185,6 +185,29 @@ class PermissionsTest {
         assertEquals("one\ntwo\nthree\n", Files.readString(audit));
     }
 
+    @Test
+    void fixingTheModeOfAPathJustCreatedNeverChangesWhatASymlinkSwappedInPointsTo() throws Exception {
+        // Another user may replace a directory the store just created in a shared parent (/tmp) with a
+        // link to one of ours before its mode is completed: that directory must keep its mode.
+        Path ours = Files.createDirectories(tmp.resolve("ours"));
+        Files.setPosixFilePermissions(ours, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path swapped = Files.createSymbolicLink(tmp.resolve("created"), ours);
+
+        assertThrows(java.io.IOException.class, () -> SecureFiles.completeMode(swapped, SecureFiles.DIRECTORY_MODE));
+
+        assertEquals("rwxr-xr-x", mode(ours));
+    }
+
+    @Test
+    void createsEveryMissingDirectoryPrivate() throws Exception {
+        Path deep = tmp.resolve("a/b/c");
+        SecureFiles.createPrivateDirectories(deep);
+        for (Path p : List.of(tmp.resolve("a"), tmp.resolve("a/b"), deep)) {
+            assertEquals("rwx------", mode(p), p.toString());
+        }
+        SecureFiles.createPrivateDirectories(deep); // already there: nothing to do
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"000", "077", "277"})
     void modesAreRightWhateverTheUmask(String umask) throws Exception {
