@@ -178,6 +178,11 @@ final class Agent {
         if (held == null || now.isBefore(nextReacquire)) {
             return; // nothing served yet: the acquisition at start (or the cache's retries) is on it
         }
+        if (r.isLeftInPlace()) {
+            // Another version's entry (a newer msi-agent): a new issuance could not be saved over it. The
+            // credential in memory is served and renewed on its own schedule; status tells why it is not stored.
+            return;
+        }
         Map<String, Object> m = AgentEvents.credential(events.event("STORE_REMOVED"), held);
         m.put("reason", r.problem() != null ? r.problem() : "the stored credential was removed");
         events.emit(m);

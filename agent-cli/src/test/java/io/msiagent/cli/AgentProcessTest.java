@@ -1,6 +1,7 @@
 package io.msiagent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -229,6 +230,32 @@ class AgentProcessTest {
                 Cli.Result status = cli.run("status", "--json");
                 assertEquals(0, status.code(), status::toString);
                 assertEquals(reacquired.get("x5tS256").asText(), status.json().get("x5tS256").asText());
+                assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
+            }
+        }
+    }
+
+    @Test
+    void aNewerVersionsEntryInTheStoreIsNeitherReplacedNorAnswered() throws Exception {
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofHours(1)).build())) {
+            Cli cli = new Cli(emu, tmp.resolve("certs"));
+            try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir())) {
+                agent.await("ACQUIRED", FIRST_EVENT);
+                long issued = emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL);
+                // A newer msi-agent sharing the store rewrote the entry in a format this one cannot read.
+                Path json = cli.storeDir().resolve("msal_mtls.json");
+                String newer = Files.readString(json).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+                Path temp = cli.storeDir().resolve(".newer");
+                Files.writeString(temp, newer);
+                Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
+                Files.move(temp, json, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+
+                Thread.sleep(Agent.WATCH_INTERVAL.multipliedBy(2).plusSeconds(1).toMillis()); // two watch ticks
+
+                List<String> names = agent.events().stream().map(e -> e.path("event").asText()).toList();
+                assertFalse(names.contains("STORE_REMOVED"), names::toString);
+                assertEquals(issued, emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL), "no issuance that could not be stored anyway");
+                assertEquals(newer, Files.readString(json), "the newer version's entry is as it left it");
                 assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
             }
         }

@@ -15,20 +15,22 @@ public final class LoadResult {
         INVALID
     }
 
-    private static final LoadResult NOTHING = new LoadResult(Kind.ABSENT, null, null);
+    private static final LoadResult NOTHING = new LoadResult(Kind.ABSENT, null, null, false);
 
     private final Kind kind;
     private final MtlsCredential credential;
     private final String problem;
+    private final boolean leftInPlace;
 
-    private LoadResult(Kind kind, MtlsCredential credential, String problem) {
+    private LoadResult(Kind kind, MtlsCredential credential, String problem, boolean leftInPlace) {
         this.kind = kind;
         this.credential = credential;
         this.problem = problem;
+        this.leftInPlace = leftInPlace;
     }
 
     public static LoadResult found(MtlsCredential credential) {
-        return new LoadResult(Kind.FOUND, Objects.requireNonNull(credential), null);
+        return new LoadResult(Kind.FOUND, Objects.requireNonNull(credential), null, false);
     }
 
     public static LoadResult absent() {
@@ -40,11 +42,27 @@ public final class LoadResult {
      * was done with it (moved aside, or left in place).
      */
     public static LoadResult unusable(String problem) {
-        return new LoadResult(Kind.ABSENT, null, Objects.requireNonNull(problem));
+        return new LoadResult(Kind.ABSENT, null, Objects.requireNonNull(problem), false);
     }
 
     public static LoadResult invalid(String problem) {
-        return new LoadResult(Kind.INVALID, null, Objects.requireNonNull(problem));
+        return new LoadResult(Kind.INVALID, null, Objects.requireNonNull(problem), false);
+    }
+
+    /**
+     * This unusable or invalid result, marked as an entry the store leaves in place and will not save
+     * over (another version's): writing a new credential cannot replace it, so re-acquiring to repair
+     * the store is pointless.
+     */
+    public LoadResult leftInPlace() {
+        if (problem == null) {
+            throw new IllegalStateException("only an unusable or invalid entry is left in place");
+        }
+        return new LoadResult(kind, null, problem, true);
+    }
+
+    public boolean isLeftInPlace() {
+        return leftInPlace;
     }
 
     public Kind kind() {

@@ -145,7 +145,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 return r.result();
             }
             if (r.leftInPlace()) {
-                return LoadResult.unusable(r.problem());
+                return LoadResult.unusable(r.problem()).leftInPlace();
             }
             StoreLock lock;
             try {
@@ -161,7 +161,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                     return r.result();
                 }
                 if (r.leftInPlace()) {
-                    return LoadResult.unusable(r.problem());
+                    return LoadResult.unusable(r.problem()).leftInPlace();
                 }
                 List<Path> moved = quarantine.quarantine(f);
                 String names = moved.stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
@@ -181,7 +181,11 @@ public final class LinuxCredentialStore implements CredentialStore {
                 return LoadResult.absent();
             }
             Read r = read(identity, f, false);
-            return r.problem() == null ? r.result() : LoadResult.invalid(r.problem());
+            if (r.problem() == null) {
+                return r.result();
+            }
+            LoadResult invalid = LoadResult.invalid(r.problem());
+            return r.leftInPlace() ? invalid.leftInPlace() : invalid;
         } catch (StoreException e) {
             return LoadResult.invalid(e.getMessage());
         } catch (IOException e) {

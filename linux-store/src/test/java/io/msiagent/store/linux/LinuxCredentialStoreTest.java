@@ -284,8 +284,10 @@ class LinuxCredentialStoreTest {
         store.save(first);
         SecureFiles.writeAtomically(store.metadataFile(SYSTEM), "{\"formatVersion\":1, \"entr".getBytes(StandardCharsets.UTF_8));
         assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind());
+        assertFalse(store.inspect(SYSTEM).isLeftInPlace(), "a corrupt entry is replaced by re-acquiring");
         LoadResult r = store.load(SYSTEM);
         assertEquals(LoadResult.Kind.ABSENT, r.kind());
+        assertFalse(r.isLeftInPlace());
         assertTrue(r.problem().contains("msal_mtls.json: not JSON"), r.problem());
         assertFalse(Files.exists(store.pemFile(SYSTEM)));
     }
@@ -297,9 +299,12 @@ class LinuxCredentialStoreTest {
         SecureFiles.writeAtomically(store.metadataFile(SYSTEM), meta.getBytes(StandardCharsets.UTF_8));
         byte[] pemBefore = Files.readAllBytes(store.pemFile(SYSTEM));
 
-        assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind());
+        LoadResult inspected = store.inspect(SYSTEM);
+        assertEquals(LoadResult.Kind.INVALID, inspected.kind());
+        assertTrue(inspected.isLeftInPlace(), "re-acquiring cannot repair it: the agent must not try");
         LoadResult r = store.load(SYSTEM);
         assertEquals(LoadResult.Kind.ABSENT, r.kind());
+        assertTrue(r.isLeftInPlace());
         assertTrue(r.problem().contains("formatVersion 2 was written by a newer msi-agent"), r.problem());
         StoreException refused = assertThrows(StoreException.class, () -> store.save(second));
         assertTrue(refused.getMessage().contains("not saving over it"), refused.getMessage());
