@@ -17,10 +17,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An event may carry an action to run once it has been delivered: releasing the callers that
  * waited for the new credential, so that they find every listener told. It runs right after its own
- * event, before later ones are delivered. It runs earlier when the delivering thread, inside a
- * listener, is about to block in the cache ({@link #releaseIfDelivering()}): the callers it would
- * release may be what that listener waits for. The cache also bounds how long it leaves its callers
- * to a delivery running on another thread, since a listener may wait for anything.
+ * event, before later ones are delivered. The actions of events queued behind the one being
+ * delivered run at once while its listener blocks in the cache ({@link #blockingBegins()}), or when
+ * they are queued by that listener's own thread: the callers they release may be what the listener
+ * waits for. The cache also bounds how long it leaves its callers to a delivery running on another
+ * thread, since a listener may wait for anything.
  */
 final class ListenerDelivery {
     private final CopyOnWriteArrayList<CredentialListener> listeners = new CopyOnWriteArrayList<>();
@@ -28,6 +29,8 @@ final class ListenerDelivery {
     // Guarded by lock:
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private Thread deliveringThread;
+    /** The delivering thread is blocked in the cache (inside a listener). */
+    private boolean deliveringThreadBlocked;
 
     private static final class Pending {
         final CredentialEvent event;
@@ -108,16 +111,49 @@ final class ListenerDelivery {
     }
 
     /**
-     * Called by the cache before it blocks a thread (for an acquisition, a token lock): when that is
-     * the delivering thread, a listener is waiting, and every queued event's action runs now.
+     * Called by the cache before it blocks a thread (for an acquisition, a token lock). True when that
+     * is the delivering thread (a listener waits): the actions queued behind the event being delivered
+     * run now, and so do those queued until {@link #blockingEnds()}, which must follow.
      */
-    void releaseIfDelivering() {
+    boolean blockingBegins() {
         synchronized (lock) {
             if (deliveringThread != Thread.currentThread()) {
+                return false;
+            }
+            deliveringThreadBlocked = true;
+        }
+        releaseQueuedBehindCurrent();
+        return true;
+    }
+
+    void blockingEnds() {
+        synchronized (lock) {
+            deliveringThreadBlocked = false;
+        }
+    }
+
+    /**
+     * Called after queueing an event with an action and {@link #deliver() delivering}: when a listener
+     * runs on this thread (it caused the event) or is blocked in the cache, the action runs now.
+     */
+    void releaseIfListenerWaits() {
+        synchronized (lock) {
+            if (deliveringThread == null || (deliveringThread != Thread.currentThread() && !deliveringThreadBlocked)) {
                 return;
             }
         }
-        releaseAll();
+        releaseQueuedBehindCurrent();
+    }
+
+    /** Not the event being delivered: a listener's wait in the cache never depends on that event's callers. */
+    private void releaseQueuedBehindCurrent() {
+        Pending[] pending;
+        synchronized (lock) {
+            pending = queue.toArray(new Pending[0]);
+        }
+        for (int i = 1; i < pending.length; i++) {
+            pending[i].release();
+        }
     }
 
     private void releaseAll() {

@@ -222,6 +222,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     /** A key made in the background after a publish, so the next renewal does not wait for key generation. */
     private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
     private final boolean prepareKeys;
+    private final Duration listenerGrace;
 
     private final Object stateLock = new Object();
     /** Guards the lazily built SSL context and token client (private: callers may lock the cache object). */
@@ -267,6 +268,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.tokenTypeOverride = b.tokenType;
         this.tokenGatewayOverride = b.tokenGateway;
         this.prepareKeys = b.prepareKeys;
+        this.listenerGrace = b.listenerGrace;
         this.keyManager = new RotatingKeyManager(this);
         this.trustedCertificates = List.copyOf(b.trustedCertificates);
         this.trustManager = Lazy.of(() -> CompositeTrustManager.create(trustedCertificates));
@@ -744,10 +746,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             // them only so long.
             try {
                 listeners.deliver();
-                listeners.releaseIfDelivering(); // this flight ran inside a listener (a worker on the caller's thread)
-                if (!f.result.awaitDone(LISTENER_GRACE.toMillis())) {
+                listeners.releaseIfListenerWaits();
+                if (!f.result.awaitDone(listenerGrace.toMillis())) {
                     log().warn("Listeners of {} still busy after {} with an earlier event; releasing the callers waiting for {}",
-                            identity, LISTENER_GRACE, published.x5tS256);
+                            identity, listenerGrace, published.x5tS256);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -828,12 +830,16 @@ public final class MsiCredentialCache implements AutoCloseable {
     private Published await(Flight f) {
         // A listener waiting here (on the thread delivering events) lets the flight release its callers
         // before the remaining listeners hear of it; they could not be told while this thread waits.
-        listeners.releaseIfDelivering();
+        boolean listenerWaits = !f.result.isDone() && listeners.blockingBegins();
         try {
             return f.result.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new CredentialUnavailableException("interrupted while waiting for the credential of " + identity, e);
+        } finally {
+            if (listenerWaits) {
+                listeners.blockingEnds();
+            }
         }
     }
 
@@ -969,9 +975,12 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     private void reportExpiry(Published p, boolean retry) {
         log().warn("Credential {} of {} expired at {} without a successor", p.alias, identity, p.credential.notAfter());
-        listeners.deliver();
-        if (retry) {
-            scheduleRetry(null, null);
+        try {
+            listeners.deliver();
+        } finally {
+            if (retry) {
+                scheduleRetry(null, null); // after the listeners (one may have acquired a successor), and whatever they threw
+            }
         }
     }
 
@@ -1236,13 +1245,18 @@ public final class MsiCredentialCache implements AutoCloseable {
                 if (now < cached.retryRefreshAtMillis || !lock.tryLock()) {
                     return cached.token;
                 }
-            } else {
+            } else if (!lock.tryLock()) {
+                // A listener waiting here lets later acquisitions release their callers: this wait may be for one of them.
+                boolean listenerWaits = listeners.blockingBegins();
                 try {
-                    listeners.releaseIfDelivering(); // a listener asking: what it may wait for must not wait for it
                     lock.lockInterruptibly();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new CredentialUnavailableException("interrupted while waiting for the token request for " + resource, e);
+                } finally {
+                    if (listenerWaits) {
+                        listeners.blockingEnds();
+                    }
                 }
             }
             String rejected = null;
@@ -1489,6 +1503,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         private TokenType tokenType;
         private TokenGateway tokenGateway;
         private boolean prepareKeys = true;
+        private Duration listenerGrace = LISTENER_GRACE;
 
         private Builder() {
         }
@@ -1576,6 +1591,15 @@ public final class MsiCredentialCache implements AutoCloseable {
          */
         public Builder prepareKeys(boolean prepareKeys) {
             this.prepareKeys = prepareKeys;
+            return this;
+        }
+
+        /**
+         * Test seam: how long callers wait for listeners busy on another thread (default
+         * {@link #LISTENER_GRACE}); a long one shows a release that only the bound made.
+         */
+        Builder listenerGrace(Duration grace) {
+            this.listenerGrace = Objects.requireNonNull(grace, "grace");
             return this;
         }
 

@@ -45,6 +45,17 @@ class CredentialListenerTest {
         return cache;
     }
 
+    /**
+     * Events may be delivered by a thread that was already delivering (the worker that just released
+     * a caller): the thread that caused them does not always deliver them itself before it returns.
+     */
+    private static void awaitSize(List<?> list, int size) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (list.size() < size && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+    }
+
     @AfterEach
     void close() {
         caches.forEach(MsiCredentialCache::close);
@@ -71,6 +82,7 @@ class CredentialListenerTest {
 
         assertTimeoutPreemptively(Duration.ofSeconds(20), cache::replan);
 
+        awaitSize(heard, 3);
         assertEquals(List.of("EXPIRED", "other thread got generation 2", "RENEWED"), heard);
     }
 
@@ -117,8 +129,80 @@ class CredentialListenerTest {
 
         assertTimeoutPreemptively(Duration.ofSeconds(20), cache::replan);
 
+        awaitSize(heard, 3);
         assertEquals(cache.get().x5tS256(), fetcher.get(20, TimeUnit.SECONDS).x5tS256());
         assertEquals(List.of("EXPIRED", "listener got its token", "RENEWED"), heard);
+    }
+
+    @Test
+    void aListenerToldOfAnExpiryMayAskAtOnceForATokenWhoseFetcherWaitsForTheSuccessor() throws Exception {
+        AtomicReference<MsiCredentialCache> ref = new AtomicReference<>();
+        CountDownLatch fetching = new CountDownLatch(1);
+        CountDownLatch handshake = new CountDownLatch(1);
+        TokenGateway endpoint = (tokenEndpoint, clientId, resource, type) -> {
+            if (Thread.currentThread().getName().equals("fetcher") && handshake.getCount() > 0) {
+                fetching.countDown();
+                try {
+                    handshake.await();
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            X509ExtendedKeyManager km = ref.get().keyManager();
+            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
+            return new AccessToken("t", type, clock.instant().plus(Duration.ofMinutes(30)), MtlsCredential.x5tS256(presented));
+        };
+        // A grace far beyond the timeout below: only the listener's own wait may release the fetcher.
+        MsiCredentialCache cache = track(builder().tokenGateway(endpoint).listenerGrace(Duration.ofMinutes(5)).build());
+        ref.set(cache);
+        cache.get();
+        List<String> heard = new CopyOnWriteArrayList<>();
+        cache.addListener(e -> {
+            heard.add(e.type().name());
+            if (e.type() == CredentialEvent.Type.EXPIRED) {
+                handshake.countDown(); // the fetcher's handshake finds no credential and starts the successor
+                cache.acquireToken("https://vault.azure.net"); // before that successor exists
+                heard.add("listener got its token");
+            }
+        });
+        clock.advance(Duration.ofHours(2));
+        Future<AccessToken> fetcher = app.submit(() -> {
+            Thread.currentThread().setName("fetcher");
+            return cache.acquireToken("https://vault.azure.net");
+        });
+        assertTrue(fetching.await(20, TimeUnit.SECONDS));
+
+        assertTimeoutPreemptively(Duration.ofSeconds(20), cache::replan);
+
+        awaitSize(heard, 3);
+        assertEquals(cache.get().x5tS256(), fetcher.get(20, TimeUnit.SECONDS).x5tS256());
+        assertEquals(List.of("EXPIRED", "listener got its token", "RENEWED"), heard);
+    }
+
+    @Test
+    void aListenerThatGetsATokenWithoutWaitingDoesNotReleaseTheCallersBeforeTheOtherListenersAreTold() {
+        AtomicReference<MsiCredentialCache> ref = new AtomicReference<>();
+        TokenGateway endpoint = (tokenEndpoint, clientId, resource, type) -> {
+            X509ExtendedKeyManager km = ref.get().keyManager();
+            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
+            return new AccessToken("t", type, clock.instant().plus(Duration.ofMinutes(30)), MtlsCredential.x5tS256(presented));
+        };
+        MsiCredentialCache cache = track(builder().tokenGateway(endpoint).build());
+        ref.set(cache);
+        List<String> heard = new CopyOnWriteArrayList<>();
+        cache.addListener(e -> cache.acquireToken("https://vault.azure.net")); // the token lock is free: no wait
+        cache.addListener(e -> {
+            try {
+                Thread.sleep(300); // slow: a caller released early would return before this listener is told
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+            }
+            heard.add(e.type().name());
+        });
+
+        cache.get();
+
+        assertEquals(List.of("ACQUIRED"), heard, "get() returned after every listener had heard of its credential");
     }
 
     @Test
@@ -174,6 +258,7 @@ class CredentialListenerTest {
 
         cache.replan();
 
+        awaitSize(heard, 2);
         assertEquals(2, other.get().get(20, TimeUnit.SECONDS).generation());
         assertEquals(List.of("EXPIRED", "RENEWED"), heard, "the listener after the throwing one heard both, in order");
     }

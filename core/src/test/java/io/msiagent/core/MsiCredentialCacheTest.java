@@ -617,8 +617,9 @@ class MsiCredentialCacheTest {
     @Test
     void aListenerToldOfAnExpiryMayWaitForTheSuccessorThatTheWorkerAcquires() {
         imds.lifetime = Duration.ofHours(1);
+        // A grace far beyond the timeout below: the listener's wait must release the worker's callers itself.
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).prepareKeys(false).build();
+                .keyAttestor(null).clock(clock).executor(executor).prepareKeys(false).listenerGrace(Duration.ofMinutes(5)).build();
         caches.add(cache);
         cache.get();
         List<MtlsCredential> gotInListener = new CopyOnWriteArrayList<>();
@@ -633,6 +634,11 @@ class MsiCredentialCacheTest {
         clock.advance(Duration.ofHours(2)); // the VM slept past notAfter
         assertTimeoutPreemptively(Duration.ofSeconds(20), cache::replan);
 
+        // Possibly delivered by the worker that had just released the first get(): wait for the events.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (heard.size() < 2 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         assertEquals(2, gotInListener.get(0).generation());
         assertEquals(List.of(CredentialEvent.Type.EXPIRED, CredentialEvent.Type.RENEWED), heard);
     }
