@@ -644,6 +644,27 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aListenerThrowingAVirtualMachineErrorOnAnExpiryDoesNotStopTheReacquisition() {
+        imds.lifetime = Duration.ofHours(1);
+        MsiCredentialCache cache = cache();
+        cache.get();
+        imds.down = true;
+        cache.addListener(e -> {
+            if (e.type() == CredentialEvent.Type.EXPIRED) {
+                throw new StackOverflowError("a listener's runaway recursion");
+            }
+        });
+        clock.advance(Duration.ofHours(2)); // the VM slept past notAfter
+        assertThrows(StackOverflowError.class, cache::replan, "not swallowed: the thread that delivered it gets it");
+        imds.down = false;
+
+        executor.advance(Duration.ofMinutes(10));
+
+        assertEquals(2, imds.issueCalls.get(), "the retry armed at the expiry re-acquired the credential, unasked");
+        assertEquals(2, cache.get().generation());
+    }
+
+    @Test
     void aThrowingListenerDoesNotBreakTheEngine() {
         MsiCredentialCache cache = cache();
         cache.addListener(e -> {
