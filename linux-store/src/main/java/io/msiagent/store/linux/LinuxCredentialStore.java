@@ -344,6 +344,19 @@ public final class LinuxCredentialStore implements CredentialStore {
             if (pemBytes == null) {
                 return Read.MISSING; // metadata alone is what a crash before the first PEM leaves
             }
+            byte[] metaBytes = readPrivate(f.metadata(), repair);
+            EntryMetadata meta = null;
+            String metaProblem = null;
+            if (metaBytes != null) {
+                try {
+                    meta = EntryMetadata.parse(metaBytes);
+                } catch (EntryMetadata.MalformedMetadataException e) {
+                    metaProblem = e.getMessage();
+                } catch (EntryMetadata.NewerFormatException e) {
+                    // Before the PEM is judged: a newer version may also have changed what its PEM holds.
+                    return new Read(null, f.metadata() + ": " + e.getMessage(), true);
+                }
+            }
             PemCodec.Contents pem;
             try {
                 pem = PemCodec.decode(pemBytes);
@@ -355,18 +368,12 @@ public final class LinuxCredentialStore implements CredentialStore {
                 return corrupt(f.pem(), "the private key does not belong to the certificate");
             }
             String x5t = MtlsCredential.x5tS256(leaf);
-            byte[] metaBytes = readPrivate(f.metadata(), repair);
             if (metaBytes == null) {
                 mismatch = "metadata file is missing";
                 continue;
             }
-            EntryMetadata meta;
-            try {
-                meta = EntryMetadata.parse(metaBytes);
-            } catch (EntryMetadata.MalformedMetadataException e) {
-                return corrupt(f.metadata(), e.getMessage());
-            } catch (EntryMetadata.NewerFormatException e) {
-                return new Read(null, f.metadata() + ": " + e.getMessage(), true);
+            if (metaProblem != null) {
+                return corrupt(f.metadata(), metaProblem);
             }
             if (!meta.identity().toLowerCase(Locale.ROOT).equals(EntryFiles.canonical(identity))) {
                 return corrupt(f.metadata(), "belongs to identity " + meta.identity() + ", not " + identity);

@@ -319,6 +319,22 @@ class LinuxCredentialStoreTest {
     }
 
     @Test
+    void aNewerVersionsEntryIsLeftInPlaceEvenWhenThisVersionCannotReadItsPem() throws Exception {
+        store.save(first);
+        String meta = Files.readString(store.metadataFile(SYSTEM)).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+        SecureFiles.writeAtomically(store.metadataFile(SYSTEM), meta.getBytes(StandardCharsets.UTF_8));
+        // A newer version may keep its key differently (say, a TPM-wrapped blob).
+        String pem = Files.readString(store.pemFile(SYSTEM)).replace("PRIVATE KEY-----", "TSS2 PRIVATE KEY-----");
+        SecureFiles.writeAtomically(store.pemFile(SYSTEM), pem.getBytes(StandardCharsets.US_ASCII));
+
+        assertTrue(store.inspect(SYSTEM).isLeftInPlace());
+        LoadResult r = store.load(SYSTEM);
+        assertTrue(r.isLeftInPlace(), r::toString);
+        assertEquals(pem, Files.readString(store.pemFile(SYSTEM)));
+        assertEquals(meta, Files.readString(store.metadataFile(SYSTEM)));
+    }
+
+    @Test
     void metadataOfAnotherIdentityIsQuarantined() throws Exception {
         store.save(first);
         String meta = Files.readString(store.metadataFile(SYSTEM)).replace("\"system\"", "\"client_id=x\"");
