@@ -3,6 +3,7 @@ package io.msiagent.store.linux;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -11,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
@@ -149,8 +151,20 @@ public final class SecureFiles {
      */
     static void completeMode(Path created, Set<PosixFilePermission> wanted) throws IOException {
         PosixFileAttributeView view = Files.getFileAttributeView(created, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-        if (!view.readAttributes().permissions().equals(wanted)) {
+        PosixFileAttributes now = view.readAttributes();
+        if (now.permissions().equals(wanted)) {
+            return;
+        }
+        try {
             view.setPermissions(wanted); // fails on a symlink swapped in meanwhile instead of changing its target
+        } catch (AccessDeniedException e) {
+            // The JDK opens the path to change it without following links; a umask that took the owner's
+            // read bit (0477) makes that open fail for anyone but root. What lstat showed is no link:
+            // change it by name.
+            if (now.isSymbolicLink()) {
+                throw e;
+            }
+            Files.setPosixFilePermissions(created, wanted);
         }
     }
 

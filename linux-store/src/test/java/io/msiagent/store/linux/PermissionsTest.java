@@ -198,6 +198,35 @@ class PermissionsTest {
         assertEquals("rwxr-xr-x", mode(ours));
     }
 
+    /**
+     * A umask that takes away the owner's read bit (0477) leaves a new directory 0300, which its
+     * owner (unlike root) cannot open to complete its mode without following links: a user's child
+     * JVM, started through setpriv, must still get 0700/0600.
+     */
+    @Test
+    void aUmaskWithoutOwnerReadStillGivesAnotherUserPrivateModes() throws Exception {
+        assumeTrue(PrivatePaths.currentUid() == 0 && Files.isExecutable(Path.of("/usr/bin/setpriv")),
+                "needs root and setpriv to run the child as an ordinary user");
+        Path home = Files.createTempDirectory(Path.of("/tmp"), "msi-agent-umask-");
+        try {
+            Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
+            Files.setOwner(home, home.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("65534"));
+            Path store = home.resolve("config/certs");
+            String cp = Path.of(SecureFiles.class.getProtectionDomain().getCodeSource().getLocation().toURI()) + ":"
+                    + Path.of(PrivateModesChild.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Process p = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "sh", "-c",
+                    "umask 477; exec \"$0\" -cp \"$1\" " + PrivateModesChild.class.getName() + " \"$2\"",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), cp, store.toString())
+                    .redirectErrorStream(true).start();
+            String out = ChildJvm.finish(p, 120).trim();
+            assertEquals("rwx------ rwx------ rw-------", out, out);
+        } finally {
+            try (java.util.stream.Stream<Path> all = Files.walk(home)) {
+                all.sorted(java.util.Comparator.reverseOrder()).forEach(q -> q.toFile().delete());
+            }
+        }
+    }
+
     @Test
     void createsEveryMissingDirectoryPrivate() throws Exception {
         Path deep = tmp.resolve("a/b/c");
