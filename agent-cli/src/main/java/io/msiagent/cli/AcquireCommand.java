@@ -66,12 +66,12 @@ final class AcquireCommand implements Callable<Integer> {
                         Failures.describe(e)));
             }
         }
+        String notStored = source == Source.IMDS ? setup.store().saveFailure(c.x5tS256()) : null;
         if (source == Source.IMDS) {
-            warnIfAuditFailed(audit.append(setup.identity(), "issued", c, "acquire", "success",
-                    Duration.ofNanos(System.nanoTime() - start), null));
+            warnIfAuditFailed(audit.append(setup.identity(), "issued", c, "acquire", notStored == null ? "success" : "failure",
+                    Duration.ofNanos(System.nanoTime() - start), notStored == null ? null : "not persisted: " + notStored));
         }
-        Commands.printCredential(root, setup, c.stateAt(Instant.now()), source, c, reason);
-        return ExitCodes.OK;
+        return Commands.printIssued(root, setup, c, source, reason, notStored);
     }
 
     /** The stored credential when it is due for renewal and still valid (read-only); otherwise null. */

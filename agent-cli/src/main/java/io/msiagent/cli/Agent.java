@@ -253,7 +253,13 @@ final class Agent {
                     auditProblem(audit.append(identity, name.toLowerCase(java.util.Locale.ROOT), c, why, "success", took, null));
                     // A new thumbprint to serve: issued here (at start too), renewed, adopted or re-acquired. Only the
                     // stored credential taken over unchanged at start is one the files' readers already have.
-                    if (hook != null && (issued || !name.equals("ACQUIRED"))) {
+                    String notStored = store.saveFailure(c.x5tS256());
+                    if (notStored != null) {
+                        // The file the hook would hand on holds another certificate than the one served.
+                        Map<String, Object> skipped = AgentEvents.credential(events.event("NOT_PERSISTED"), c);
+                        skipped.put("reason", notStored + (hook != null ? "; --on-renew not run" : ""));
+                        events.emit(skipped);
+                    } else if (hook != null && (issued || !name.equals("ACQUIRED"))) {
                         hook.fire(c, store.location(identity));
                     }
                 }

@@ -10,6 +10,21 @@ final class Commands {
     private Commands() {
     }
 
+    /**
+     * Prints what acquire or renew obtained. A certificate issued here that the store refused is of
+     * no use after this process (its key dies with it; the file at {@code store} holds another one):
+     * the report says so, and so does one {@code error:} line and exit 4.
+     */
+    static int printIssued(MsiAgentCommand root, Setup setup, MtlsCredential c, Source source, String reason, String notStored) {
+        String why = notStored == null ? reason : "not persisted: " + notStored;
+        printCredential(root, setup, c.stateAt(java.time.Instant.now()), source, c, why);
+        if (notStored == null) {
+            return ExitCodes.OK;
+        }
+        root.io().err().println("error: the credential issued by IMDS (x5t#S256 " + c.x5tS256() + ") could not be stored: " + notStored);
+        return ExitCodes.STORE_FAILURE;
+    }
+
     static void printCredential(MsiAgentCommand root, Setup setup, CredentialState state, Source source, MtlsCredential c,
             String reason) {
         Map<String, Object> report = CredentialReport.of(setup.identity(), state, source, c,

@@ -135,6 +135,10 @@ final class DemoCommand implements Callable<Integer> {
         String where = store instanceof LinuxCredentialStore linux ? linux.directory().toString() : store.location(identity);
         StoreAccess.requireReadable(store, identity);
         LoadResult existing = store.inspect(identity);
+        if (existing.isLeftInPlace()) {
+            throw new UsageException(where + " holds another msi-agent version's entry for " + identity
+                    + "; the demo does not touch it: give an empty --store-dir");
+        }
         if (existing.kind() != LoadResult.Kind.ABSENT) {
             throw new UsageException(where + " already holds " + (existing.kind() == LoadResult.Kind.FOUND ? "a credential"
                     : "an unreadable entry") + " for " + identity + "; the demo does not replace it: give an empty --store-dir,"

@@ -213,7 +213,10 @@ final class DoctorCommand implements Callable<Integer> {
                 };
             }
             case INVALID:
-                return Check.fail("credential", "INVALID: " + r.problem() + " (acquire quarantines it and gets a new one)");
+                return Check.fail("credential", "INVALID: " + r.problem() + (r.isLeftInPlace()
+                        ? " (another msi-agent version's entry: this version neither reads nor replaces it; run that version, or give this"
+                                + " one its own --store-dir)"
+                        : " (acquire quarantines it and gets a new one)"));
             default:
                 return Check.warn("credential", "MISSING: nothing stored at " + setup.store().location(setup.identity())
                         + " (run acquire or the agent)");

@@ -8,6 +8,7 @@ import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.spi.StoreLock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -20,6 +21,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ObservedStore implements CredentialStore {
     private final CredentialStore delegate;
     private final Set<String> saved = ConcurrentHashMap.newKeySet();
+    private final Map<String, String> notPersisted = new ConcurrentHashMap<>();
     private final Object gate = new Object();
     private int savesInFlight;
     private boolean closing;
@@ -37,6 +39,15 @@ final class ObservedStore implements CredentialStore {
     /** Whether this process saved (issued) the certificate with this x5t#S256. */
     boolean savedHere(String x5tS256) {
         return saved.contains(x5tS256);
+    }
+
+    /**
+     * Why the certificate with this x5t#S256, issued here, could not be saved (a full disk, another
+     * version's entry), or null: the cache then serves it from memory only, and its key dies with
+     * this process.
+     */
+    String saveFailure(String x5tS256) {
+        return notPersisted.get(x5tS256);
     }
 
     /** Lock to save of the last acquisition that saved, or null. */
@@ -72,6 +83,9 @@ final class ObservedStore implements CredentialStore {
         try {
             delegate.save(credential);
             lastAcquisition = Duration.ofNanos(System.nanoTime() - acquisitionStartNanos);
+        } catch (StoreException e) {
+            notPersisted.put(credential.x5tS256(), e.getMessage());
+            throw e;
         } finally {
             synchronized (gate) {
                 savesInFlight--;

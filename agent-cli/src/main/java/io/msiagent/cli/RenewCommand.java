@@ -30,13 +30,13 @@ final class RenewCommand implements Callable<Integer> {
                         Failures.describe(e));
                 throw e;
             }
-            String problem = audit.append(setup.identity(), "renewed", c, "renew", "success", Duration.ofNanos(System.nanoTime() - start),
-                    null);
+            String notStored = setup.store().saveFailure(c.x5tS256());
+            String problem = audit.append(setup.identity(), "renewed", c, "renew", notStored == null ? "success" : "failure",
+                    Duration.ofNanos(System.nanoTime() - start), notStored == null ? null : "not persisted: " + notStored);
             if (problem != null) {
                 root.io().err().println("warning: " + problem);
             }
-            Commands.printCredential(root, setup, c.stateAt(Instant.now()), Source.IMDS, c, null);
-            return ExitCodes.OK;
+            return Commands.printIssued(root, setup, c, Source.IMDS, null, notStored);
         }
     }
 }

@@ -262,6 +262,29 @@ class AgentProcessTest {
     }
 
     @Test
+    void anAgentStartingOnANewerVersionsEntryServesItsOwnCredentialAndSaysItIsNotStored() throws Exception {
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofHours(1)).build())) {
+            Cli cli = new Cli(emu, tmp.resolve("certs"));
+            assertEquals(0, cli.run("acquire").code());
+            Path json = cli.storeDir().resolve("msal_mtls.json");
+            String newer = Files.readString(json).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+            Files.writeString(json, newer);
+            Path ran = tmp.resolve("hook-ran");
+            try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir(), "--on-renew", "touch " + ran)) {
+                JsonNode acquired = agent.await("ACQUIRED", FIRST_EVENT);
+                assertEquals("imds", acquired.get("source").asText());
+                JsonNode notPersisted = agent.await("NOT_PERSISTED", Duration.ofSeconds(15));
+                assertEquals(acquired.get("x5tS256").asText(), notPersisted.get("x5tS256").asText());
+                assertTrue(notPersisted.get("reason").asText().contains("written by a newer msi-agent")
+                        && notPersisted.get("reason").asText().contains("--on-renew not run"), notPersisted::toString);
+                assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
+            }
+            assertFalse(Files.exists(ran), "the hook would have handed on a file holding another certificate");
+            assertEquals(newer, Files.readString(json));
+        }
+    }
+
+    @Test
     void failedRenewalsKeepTheCredentialAndBackOffWithinATenthOfTheRemainingValidity() throws Exception {
         try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofSeconds(30)).build())) {
             Cli cli = new Cli(emu, tmp.resolve("certs"));

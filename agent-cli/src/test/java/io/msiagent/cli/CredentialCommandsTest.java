@@ -108,6 +108,25 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void acquireAndRenewOfACredentialTheStoreRefusesPrintItAndExit4() throws Exception {
+        assertEquals(0, cli.run("acquire").code());
+        // Another msi-agent version, newer, now keeps the entry: this one neither reads nor replaces it.
+        Path json = cli.storeDir().resolve("msal_mtls.json");
+        String newer = Files.readString(json).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+        Files.writeString(json, newer);
+        for (String command : List.of("acquire", "renew")) {
+            Cli.Result r = cli.run("--json", command);
+            assertEquals(4, r.code(), r::toString);
+            assertEquals("imds", r.json().get("source").asText(), r::toString);
+            assertTrue(r.json().get("reason").asText().startsWith("not persisted: ")
+                    && r.json().get("reason").asText().contains("written by a newer msi-agent"), r::toString);
+            assertTrue(r.err().startsWith("error: the credential issued by IMDS") && r.err().contains("could not be stored"), r::toString);
+        }
+        assertEquals(newer, Files.readString(json), "the newer version's entry is as it left it");
+        assertEquals(2, cli.run("status").code(), "INVALID for this version");
+    }
+
+    @Test
     void textOutputAndGlobalOptionsOnEitherSide() {
         Cli.Result r = cli.runExactly("--store-dir", cli.storeDir().toString(), "acquire");
         assertEquals(0, r.code(), r::toString);

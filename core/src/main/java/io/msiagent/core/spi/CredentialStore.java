@@ -17,20 +17,26 @@ public interface CredentialStore {
     /**
      * The stored credential, for use. A corrupt or unusable entry is quarantined (never silently
      * deleted) and reported as {@link LoadResult.Kind#ABSENT} with the reason, so the engine
-     * re-acquires. Throws {@link StoreException} only for problems a re-acquisition cannot fix
-     * (foreign ownership, symlinks, unreadable directory).
+     * re-acquires. An entry of a newer format (another version of msi-agent sharing the store) is
+     * not corrupt: it is reported the same way but {@link LoadResult#isLeftInPlace() left in place}.
+     * Throws {@link StoreException} only for problems a re-acquisition cannot fix (foreign
+     * ownership, symlinks, unreadable directory).
      */
     LoadResult load(ManagedIdentityId identity);
 
     /**
      * The same entry, for inspection ({@code status}, {@code doctor}): never writes, never
-     * quarantines; a corrupt entry is {@link LoadResult.Kind#INVALID} with the reason.
+     * quarantines; a corrupt entry is {@link LoadResult.Kind#INVALID} with the reason (marked left in
+     * place when it is a newer format's).
      */
     LoadResult inspect(ManagedIdentityId identity);
 
     /**
-     * Atomically replaces the identity's entry: a reader sees the old entry or the new one, never a
-     * mix. On failure the previous entry stays and a {@link StoreException} says why.
+     * Atomically replaces the identity's entry: a reader of the entry sees the old one or the new
+     * one, never a mix. Refuses (with a {@link StoreException}) to replace an entry left in place.
+     * On failure a {@link StoreException} says why and what is on disk: normally the previous entry;
+     * where the store keeps extra copies (a PKCS#12 file) or the failure came after the entry was
+     * replaced, the message says so.
      */
     void save(MtlsCredential credential);
 
