@@ -54,21 +54,18 @@ record EntryMetadata(int version, String identity, String clientId, String tenan
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The format version alone, read before anything else: a newer version may lay out its other
+     * fields differently, and its entry must not be judged corrupt by this one's rules.
+     */
+    static int versionOf(byte[] bytes) {
+        return version(fields(bytes));
+    }
+
     /** Parses what {@link #encode()} wrote; throws {@link IllegalArgumentException} naming the missing or bad field. */
     static EntryMetadata decode(byte[] bytes) {
-        Map<String, String> m = new LinkedHashMap<>();
-        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
-            int eq = line.indexOf('=');
-            if (eq > 0) {
-                m.put(line.substring(0, eq), line.substring(eq + 1));
-            }
-        }
-        int version;
-        try {
-            version = Integer.parseInt(required(m, "v"));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("metadata version is not a number");
-        }
+        Map<String, String> m = fields(bytes);
+        int version = version(m);
         List<byte[]> intermediates = new ArrayList<>();
         String chain = m.getOrDefault("intermediates", "");
         if (!chain.isEmpty()) {
@@ -84,6 +81,25 @@ record EntryMetadata(int version, String identity, String clientId, String tenan
                     intermediates);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("metadata unreadable: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<String, String> fields(byte[] bytes) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String line : new String(bytes, StandardCharsets.UTF_8).split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                m.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return m;
+    }
+
+    private static int version(Map<String, String> m) {
+        try {
+            return Integer.parseInt(required(m, "v"));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("metadata version is not a number");
         }
     }
 

@@ -461,14 +461,15 @@ public final class WindowsCertStore implements CredentialStore {
                 return;
             }
             try {
+                int version = EntryMetadata.versionOf(rawMeta.get());
+                if (version > EntryMetadata.CURRENT_VERSION) {
+                    LOG.info("{}: written by a newer msi-agent (metadata v{}); left alone", describe(), version);
+                    foreignVersion = true;
+                    return;
+                }
                 meta = EntryMetadata.decode(rawMeta.get());
             } catch (IllegalArgumentException e) {
                 problem = e.getMessage();
-                return;
-            }
-            if (meta.version() > EntryMetadata.CURRENT_VERSION) {
-                LOG.info("{}: written by a newer msi-agent (metadata v{}); left alone", describe(), meta.version());
-                foreignVersion = true;
                 return;
             }
             if (!MtlsCredential.x5tS256(certificate).equals(tag.x5t()) || !meta.identity().equals(tag.identity())) {

@@ -315,6 +315,19 @@ class WindowsCertStoreTest {
     }
 
     @Test
+    void anEntryFromANewerVersionWithOtherFieldsIsLeftAloneToo() {
+        valid(SYSTEM);
+        FakeWindowsCrypto.Entry e = fake.committedEntries().get(0);
+        String meta = new String(e.properties.get(WinApi.MSI_AGENT_METADATA_PROP_ID), StandardCharsets.UTF_8);
+        // A newer layout: v2, and a field of v1 renamed.
+        e.properties.put(WinApi.MSI_AGENT_METADATA_PROP_ID,
+                meta.replace("v=1\n", "v=2\n").replace("clientId=", "client=").getBytes(StandardCharsets.UTF_8));
+
+        assertEquals(LoadResult.Kind.ABSENT, store().load(SYSTEM).kind());
+        assertEquals(1, fake.committedEntries().size(), "not purged as a stale entry");
+    }
+
+    @Test
     void anEntryWithoutKeyLinkIsStale() {
         valid(SYSTEM);
         fake.committedEntries().get(0).link = null;
