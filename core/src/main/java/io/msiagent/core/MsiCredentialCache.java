@@ -126,15 +126,15 @@ public final class MsiCredentialCache implements AutoCloseable {
             return done.getCount() == 0;
         }
 
-        /**
-         * The published generation, or the flight's failure thrown. Like {@code Future.get}, a
-         * finished outcome is returned even to an interrupted thread (await would throw first).
-         */
         /** True once set; false when {@code millis} passed first. */
         boolean awaitDone(long millis) throws InterruptedException {
             return done.await(millis, TimeUnit.MILLISECONDS);
         }
 
+        /**
+         * The published generation, or the flight's failure thrown. Like {@code Future.get}, a
+         * finished outcome is returned even to an interrupted thread (await would throw first).
+         */
         Published get() throws InterruptedException {
             if (!isDone()) {
                 done.await();

@@ -18,8 +18,9 @@ public interface CredentialStore {
      * The stored credential, for use. A corrupt or unusable entry is quarantined (never silently
      * deleted) and reported as {@link LoadResult.Kind#ABSENT} with the reason, so the engine
      * re-acquires. An entry of a newer format (another version of msi-agent sharing the store) is
-     * not corrupt: it is reported the same way but {@link LoadResult#isLeftInPlace() left in place}.
-     * Throws {@link StoreException} only for problems a re-acquisition cannot fix (foreign
+     * not corrupt and is never quarantined: a store that keeps entries side by side (Windows) passes
+     * over it and saves ours beside it; one that holds a single entry (Linux) reports it as ABSENT
+     * {@link LoadResult#isLeftInPlace() left in place} and refuses to save over it. Throws {@link StoreException} only for problems a re-acquisition cannot fix (foreign
      * ownership, symlinks, unreadable directory).
      */
     LoadResult load(ManagedIdentityId identity);
@@ -33,7 +34,7 @@ public interface CredentialStore {
 
     /**
      * Atomically replaces the identity's entry: a reader of the entry sees the old one or the new
-     * one, never a mix. Refuses (with a {@link StoreException}) to replace an entry left in place.
+     * one, never a mix. Refuses (with a {@link StoreException}) to replace an entry it left in place.
      * On failure a {@link StoreException} says why and what is on disk: normally the previous entry;
      * where the store keeps extra copies (a PKCS#12 file) or the failure came after the entry was
      * replaced, the message says so.

@@ -81,6 +81,6 @@ public final class LoadResult {
     @Override
     public String toString() {
         return "LoadResult[" + kind + (credential != null ? ", " + credential : "")
-                + (problem != null ? ", problem=" + problem : "") + "]";
+                + (problem != null ? ", problem=" + problem : "") + (leftInPlace ? ", left in place" : "") + "]";
     }
 }
