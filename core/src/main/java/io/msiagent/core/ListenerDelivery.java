@@ -105,7 +105,7 @@ final class ListenerDelivery {
                 synchronized (lock) {
                     deliveringThread = null;
                 }
-                releaseAll();
+                releaseQueuedFrom(0);
             }
         }
     }
@@ -122,7 +122,7 @@ final class ListenerDelivery {
             }
             deliveringThreadBlocked = true;
         }
-        releaseQueuedBehindCurrent();
+        releaseQueuedFrom(1);
         return true;
     }
 
@@ -142,27 +142,20 @@ final class ListenerDelivery {
                 return;
             }
         }
-        releaseQueuedBehindCurrent();
+        releaseQueuedFrom(1);
     }
 
-    /** Not the event being delivered: a listener's wait in the cache never depends on that event's callers. */
-    private void releaseQueuedBehindCurrent() {
+    /**
+     * Runs the actions of the queued events from position {@code first}: 1 skips the event being
+     * delivered, since a listener's wait in the cache never depends on that event's callers.
+     */
+    private void releaseQueuedFrom(int first) {
         Pending[] pending;
         synchronized (lock) {
             pending = queue.toArray(new Pending[0]);
         }
-        for (int i = 1; i < pending.length; i++) {
+        for (int i = first; i < pending.length; i++) {
             pending[i].release();
-        }
-    }
-
-    private void releaseAll() {
-        Pending[] pending;
-        synchronized (lock) {
-            pending = queue.toArray(new Pending[0]);
-        }
-        for (Pending p : pending) {
-            p.release();
         }
     }
 

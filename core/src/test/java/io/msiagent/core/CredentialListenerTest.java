@@ -86,34 +86,59 @@ class CredentialListenerTest {
         assertEquals(List.of("EXPIRED", "other thread got generation 2", "RENEWED"), heard);
     }
 
-    @Test
-    void aListenerToldOfAnExpiryMayAskForATokenThatAnotherCallerIsFetching() throws Exception {
-        AtomicReference<MsiCredentialCache> ref = new AtomicReference<>();
-        CountDownLatch fetching = new CountDownLatch(1);
-        CountDownLatch handshake = new CountDownLatch(1);
-        TokenGateway endpoint = (tokenEndpoint, clientId, resource, type) -> {
+    /**
+     * The token endpoint, reached through an mTLS handshake: the cache's key manager presents the
+     * current credential, acquiring one if there is none. A request on the thread named "fetcher"
+     * first says so at {@code fetching} and waits at {@code handshake} (while it is above zero).
+     */
+    private TokenGateway endpointPresentingTheCredential(AtomicReference<MsiCredentialCache> cache, CountDownLatch fetching,
+            CountDownLatch handshake) {
+        return (tokenEndpoint, clientId, resource, type) -> {
             if (Thread.currentThread().getName().equals("fetcher") && handshake.getCount() > 0) {
                 fetching.countDown();
                 try {
-                    handshake.await(); // the request is under way when the credential expires
+                    handshake.await();
                 } catch (InterruptedException e) {
                     throw new IllegalStateException(e);
                 }
             }
-            // The mTLS handshake: the key manager presents the current credential, acquiring one if none.
-            X509ExtendedKeyManager km = ref.get().keyManager();
+            X509ExtendedKeyManager km = cache.get().keyManager();
             X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
             return new AccessToken("t", type, clock.instant().plus(Duration.ofMinutes(30)), MtlsCredential.x5tS256(presented));
         };
-        MsiCredentialCache cache = track(builder().tokenGateway(endpoint).build());
+    }
+
+    @Test
+    void aListenerToldOfAnExpiryMayAskForATokenThatAnotherCallerIsFetching() throws Exception {
+        listenerToldOfAnExpiryAsksForATokenWhoseFetcherNeedsTheSuccessor(true, MsiCredentialCache.LISTENER_GRACE);
+    }
+
+    @Test
+    void aListenerToldOfAnExpiryMayAskAtOnceForATokenWhoseFetcherWaitsForTheSuccessor() throws Exception {
+        // A grace far beyond the timeout below: only the listener's own wait may release the fetcher.
+        listenerToldOfAnExpiryAsksForATokenWhoseFetcherNeedsTheSuccessor(false, Duration.ofMinutes(5));
+    }
+
+    /**
+     * A caller's token request is under way when the credential expires; its handshake then finds no
+     * credential and waits for the successor, holding the token lock. The listener told of the expiry
+     * asks for the same token, once the successor is published or at once.
+     */
+    private void listenerToldOfAnExpiryAsksForATokenWhoseFetcherNeedsTheSuccessor(boolean afterTheSuccessorIsPublished,
+            Duration listenerGrace) throws Exception {
+        AtomicReference<MsiCredentialCache> ref = new AtomicReference<>();
+        CountDownLatch fetching = new CountDownLatch(1);
+        CountDownLatch handshake = new CountDownLatch(1);
+        MsiCredentialCache cache = track(builder().tokenGateway(endpointPresentingTheCredential(ref, fetching, handshake))
+                .listenerGrace(listenerGrace).build());
         ref.set(cache);
         cache.get();
         List<String> heard = new CopyOnWriteArrayList<>();
         cache.addListener(e -> {
             heard.add(e.type().name());
             if (e.type() == CredentialEvent.Type.EXPIRED) {
-                handshake.countDown(); // the fetcher's handshake finds no credential and waits for the successor
-                while (cache.currentPublished() == null) {
+                handshake.countDown(); // the fetcher's handshake finds no credential and starts the successor
+                while (afterTheSuccessorIsPublished && cache.currentPublished() == null) {
                     Thread.onSpinWait();
                 }
                 cache.acquireToken("https://vault.azure.net"); // waits for the fetcher's request
@@ -135,59 +160,10 @@ class CredentialListenerTest {
     }
 
     @Test
-    void aListenerToldOfAnExpiryMayAskAtOnceForATokenWhoseFetcherWaitsForTheSuccessor() throws Exception {
-        AtomicReference<MsiCredentialCache> ref = new AtomicReference<>();
-        CountDownLatch fetching = new CountDownLatch(1);
-        CountDownLatch handshake = new CountDownLatch(1);
-        TokenGateway endpoint = (tokenEndpoint, clientId, resource, type) -> {
-            if (Thread.currentThread().getName().equals("fetcher") && handshake.getCount() > 0) {
-                fetching.countDown();
-                try {
-                    handshake.await();
-                } catch (InterruptedException e) {
-                    throw new IllegalStateException(e);
-                }
-            }
-            X509ExtendedKeyManager km = ref.get().keyManager();
-            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
-            return new AccessToken("t", type, clock.instant().plus(Duration.ofMinutes(30)), MtlsCredential.x5tS256(presented));
-        };
-        // A grace far beyond the timeout below: only the listener's own wait may release the fetcher.
-        MsiCredentialCache cache = track(builder().tokenGateway(endpoint).listenerGrace(Duration.ofMinutes(5)).build());
-        ref.set(cache);
-        cache.get();
-        List<String> heard = new CopyOnWriteArrayList<>();
-        cache.addListener(e -> {
-            heard.add(e.type().name());
-            if (e.type() == CredentialEvent.Type.EXPIRED) {
-                handshake.countDown(); // the fetcher's handshake finds no credential and starts the successor
-                cache.acquireToken("https://vault.azure.net"); // before that successor exists
-                heard.add("listener got its token");
-            }
-        });
-        clock.advance(Duration.ofHours(2));
-        Future<AccessToken> fetcher = app.submit(() -> {
-            Thread.currentThread().setName("fetcher");
-            return cache.acquireToken("https://vault.azure.net");
-        });
-        assertTrue(fetching.await(20, TimeUnit.SECONDS));
-
-        assertTimeoutPreemptively(Duration.ofSeconds(20), cache::replan);
-
-        awaitSize(heard, 3);
-        assertEquals(cache.get().x5tS256(), fetcher.get(20, TimeUnit.SECONDS).x5tS256());
-        assertEquals(List.of("EXPIRED", "listener got its token", "RENEWED"), heard);
-    }
-
-    @Test
     void aListenerThatGetsATokenWithoutWaitingDoesNotReleaseTheCallersBeforeTheOtherListenersAreTold() {
         AtomicReference<MsiCredentialCache> ref = new AtomicReference<>();
-        TokenGateway endpoint = (tokenEndpoint, clientId, resource, type) -> {
-            X509ExtendedKeyManager km = ref.get().keyManager();
-            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
-            return new AccessToken("t", type, clock.instant().plus(Duration.ofMinutes(30)), MtlsCredential.x5tS256(presented));
-        };
-        MsiCredentialCache cache = track(builder().tokenGateway(endpoint).build());
+        CountDownLatch never = new CountDownLatch(0);
+        MsiCredentialCache cache = track(builder().tokenGateway(endpointPresentingTheCredential(ref, never, never)).build());
         ref.set(cache);
         List<String> heard = new CopyOnWriteArrayList<>();
         cache.addListener(e -> cache.acquireToken("https://vault.azure.net")); // the token lock is free: no wait

@@ -57,6 +57,26 @@ class MsiCredentialCacheTest {
         caches.forEach(MsiCredentialCache::close);
     }
 
+    /** Runs acquisitions on the calling thread, or, while {@code hold} is set, keeps them until {@link #release()}. */
+    private static final class HeldWorker implements java.util.concurrent.Executor {
+        final AtomicBoolean hold = new AtomicBoolean();
+        final List<Runnable> held = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void execute(Runnable r) {
+            if (hold.get()) {
+                held.add(r);
+            } else {
+                r.run();
+            }
+        }
+
+        void release() {
+            hold.set(false);
+            held.forEach(Runnable::run);
+        }
+    }
+
     private List<CredentialEvent.Type> eventTypes() {
         return events.stream().map(CredentialEvent::type).toList();
     }
@@ -356,29 +376,21 @@ class MsiCredentialCacheTest {
     @Test
     void aRenewalStuckInTheWorkerDoesNotDelayTheExpiryTimer() {
         imds.lifetime = Duration.ofHours(1);
-        List<Runnable> held = new CopyOnWriteArrayList<>();
-        java.util.concurrent.atomic.AtomicBoolean hold = new java.util.concurrent.atomic.AtomicBoolean();
+        HeldWorker worker = new HeldWorker();
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).worker(r -> {
-                    if (hold.get()) {
-                        held.add(r);
-                    } else {
-                        r.run();
-                    }
-                }).prepareKeys(false).build();
+                .keyAttestor(null).clock(clock).executor(executor).worker(worker).prepareKeys(false).build();
         caches.add(cache);
         cache.addListener(events::add);
         MtlsCredential first = cache.get();
-        hold.set(true);
+        worker.hold.set(true);
 
         executor.advance(Duration.between(clock.instant(), first.notAfter()).plusSeconds(1));
 
-        assertEquals(1, held.size(), "the renew timer handed the renewal to the worker instead of running it");
+        assertEquals(1, worker.held.size(), "the renew timer handed the renewal to the worker instead of running it");
         assertEquals(1, imds.issueCalls.get());
         assertTrue(eventTypes().contains(CredentialEvent.Type.EXPIRED), "the expiry timer ran while the renewal was stuck");
         assertEquals(CredentialState.EXPIRED, cache.status().state());
-        hold.set(false);
-        held.forEach(Runnable::run);
+        worker.release();
         assertEquals(2, cache.get().generation());
     }
 
@@ -522,28 +534,20 @@ class MsiCredentialCacheTest {
     @Test
     void anExpiryFoundByReplanWhileARenewalRunsDoesNotLengthenTheBackOff() {
         imds.lifetime = Duration.ofHours(1);
-        List<Runnable> held = new CopyOnWriteArrayList<>();
-        AtomicBoolean hold = new AtomicBoolean();
+        HeldWorker worker = new HeldWorker();
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
-                .keyAttestor(null).clock(clock).executor(executor).worker(r -> {
-                    if (hold.get()) {
-                        held.add(r);
-                    } else {
-                        r.run();
-                    }
-                }).prepareKeys(false)
+                .keyAttestor(null).clock(clock).executor(executor).worker(worker).prepareKeys(false)
                 .renewalPolicy(RenewalPolicy.builder().initialBackoff(Duration.ofSeconds(10)).maxBackoff(Duration.ofHours(1)).build())
                 .build();
         caches.add(cache);
         MtlsCredential first = cache.get();
-        hold.set(true);
+        worker.hold.set(true);
         executor.advance(Duration.between(clock.instant(), first.renewAt()).plusSeconds(1));
-        assertEquals(1, held.size(), "the renewal is running (held in the worker)");
+        assertEquals(1, worker.held.size(), "the renewal is running (held in the worker)");
         clock.advance(Duration.ofHours(1)); // the VM slept past notAfter
         cache.replan(); // finds the credential expired while the renewal still runs
         imds.down = true;
-        hold.set(false);
-        held.forEach(Runnable::run); // the renewal fails: the first failure
+        worker.release(); // the renewal fails: the first failure
 
         Duration wait = Duration.between(clock.instant(), cache.status().nextRenewalAttempt());
         // Attempt 1 waits 5..10 s with this policy; attempt 2 would wait 10..20 s.

@@ -3,6 +3,7 @@ package io.msiagent.store.linux;
 import io.msiagent.core.KeyProtection;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.imds.Json;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -143,7 +144,7 @@ final class EntryMetadata {
             throw new MalformedMetadataException("not a JSON object");
         }
         Object version = root.get("formatVersion");
-        if ((version instanceof Long n && n > FORMAT_VERSION) || (version instanceof java.math.BigInteger b && b.signum() > 0)) {
+        if ((version instanceof Long n && n > FORMAT_VERSION) || (version instanceof BigInteger b && b.signum() > 0)) {
             throw new NewerFormatException(version);
         }
         if (!Long.valueOf(FORMAT_VERSION).equals(version)) {

@@ -302,13 +302,17 @@ class WindowsCertStoreTest {
         assertTrue(fake.committedEntries().isEmpty());
     }
 
-    @Test
-    void anEntryFromANewerVersionIsLeftAlone() {
+    /** A valid entry whose metadata a newer version rewrote with {@code newer}. */
+    private void validEntryRewrittenBy(java.util.function.UnaryOperator<String> newer) {
         valid(SYSTEM);
         FakeWindowsCrypto.Entry e = fake.committedEntries().get(0);
         String meta = new String(e.properties.get(WinApi.MSI_AGENT_METADATA_PROP_ID), StandardCharsets.UTF_8);
-        e.properties.put(WinApi.MSI_AGENT_METADATA_PROP_ID,
-                meta.replace("v=1\n", "v=2\n").getBytes(StandardCharsets.UTF_8));
+        e.properties.put(WinApi.MSI_AGENT_METADATA_PROP_ID, newer.apply(meta).getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void anEntryFromANewerVersionIsLeftAlone() {
+        validEntryRewrittenBy(meta -> meta.replace("v=1\n", "v=2\n"));
 
         assertEquals(LoadResult.Kind.ABSENT, store().load(SYSTEM).kind());
         assertEquals(1, fake.committedEntries().size());
@@ -316,12 +320,8 @@ class WindowsCertStoreTest {
 
     @Test
     void anEntryFromANewerVersionWithOtherFieldsIsLeftAloneToo() {
-        valid(SYSTEM);
-        FakeWindowsCrypto.Entry e = fake.committedEntries().get(0);
-        String meta = new String(e.properties.get(WinApi.MSI_AGENT_METADATA_PROP_ID), StandardCharsets.UTF_8);
         // A newer layout: v2, and a field of v1 renamed.
-        e.properties.put(WinApi.MSI_AGENT_METADATA_PROP_ID,
-                meta.replace("v=1\n", "v=2\n").replace("clientId=", "client=").getBytes(StandardCharsets.UTF_8));
+        validEntryRewrittenBy(meta -> meta.replace("v=1\n", "v=2\n").replace("clientId=", "client="));
 
         assertEquals(LoadResult.Kind.ABSENT, store().load(SYSTEM).kind());
         assertEquals(1, fake.committedEntries().size(), "not purged as a stale entry");
