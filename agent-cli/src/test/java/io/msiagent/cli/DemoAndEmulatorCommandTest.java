@@ -76,6 +76,22 @@ class DemoAndEmulatorCommandTest {
     }
 
     @Test
+    void demoNamesAnotherVersionsEntryAndLeavesItAlone() throws Exception {
+        Path store = tmp.resolve("shared").resolve("certs");
+        Cli cli = new Cli(null, store);
+        assertEquals(0, cli.run("demo").code());
+        Path json = store.resolve("msal_mtls.json");
+        String newer = Files.readString(json).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+        Files.writeString(json, newer);
+
+        Cli.Result r = cli.run("demo");
+        assertEquals(64, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("another msi-agent version's entry"), r.err());
+        assertFalse(r.err().contains("clear"), "no advice to remove another version's credential: " + r.err());
+        assertEquals(newer, Files.readString(json));
+    }
+
+    @Test
     void demoUsesTheStoreDirectoryOfTheEnvironment() {
         Path store = tmp.resolve("from-env");
         Cli.Result r = new Cli(null, tmp.resolve("unused")).env("MSI_AGENT_STORE_DIR", store.toString()).runExactly("demo");

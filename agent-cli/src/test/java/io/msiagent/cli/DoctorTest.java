@@ -65,6 +65,27 @@ class DoctorTest {
     }
 
     @Test
+    void anEntryThisVersionCannotReadFailsWithAdviceThatFitsIt() throws Exception {
+        Cli cli = new Cli(EMULATOR.emulator(), tmp.resolve("certs"));
+        assertEquals(0, cli.run("acquire").code());
+        Path json = cli.storeDir().resolve("msal_mtls.json");
+        String stored = Files.readString(json);
+        String newer = stored.replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
+        Files.writeString(json, newer);
+        Cli.Result r = cli.run("doctor");
+        assertEquals(1, r.code(), r::toString);
+        String line = r.out().lines().filter(l -> l.startsWith("FAIL credential: ")).findFirst().orElseThrow(() -> new AssertionError(r));
+        assertTrue(line.contains("another msi-agent version's entry") && !line.contains("quarantines"), line);
+        assertEquals(newer, Files.readString(json), "doctor changes nothing");
+
+        // A corrupt entry of this version is one the next acquire replaces, and doctor says so.
+        Files.writeString(json, stored.replace("\"formatVersion\" : 1", "\"formatVersion\" : \"one\""));
+        Cli.Result corrupt = cli.run("doctor");
+        String corruptLine = corrupt.out().lines().filter(l -> l.startsWith("FAIL credential: ")).findFirst().orElseThrow(() -> new AssertionError(corrupt));
+        assertTrue(corruptLine.contains("acquire quarantines it") && !corruptLine.contains("another msi-agent version"), corruptLine);
+    }
+
+    @Test
     void unreachableImdsAndASymlinkedStoreFail() throws Exception {
         Path real = Files.createDirectory(tmp.resolve("real"));
         Path link = Files.createSymbolicLink(tmp.resolve("certs"), real);
