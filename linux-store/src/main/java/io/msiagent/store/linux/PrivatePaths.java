@@ -36,8 +36,10 @@ public final class PrivatePaths {
     }
 
     /**
-     * Findings for the store directory and its parent (a world-writable parent lets others replace
-     * the directory); empty when all is fine or the directory does not exist yet.
+     * Findings for the store directory, its parent (a world-writable parent lets others replace the
+     * directory) and the directories above it (as OpenSSH's StrictModes judges the path to a user's
+     * keys: one that another user owns or may rename entries in, sticky bit aside, lets that user
+     * swap the whole path); empty when all is fine or the directory does not exist yet.
      */
     public static List<PermissionFinding> examineDirectory(Path dir) throws IOException {
         List<PermissionFinding> findings = new ArrayList<>();
@@ -66,8 +68,26 @@ public final class PrivatePaths {
                         "parent directory is owned by uid " + p.uid() + ", neither this process' uid " + currentUid()
                                 + " nor root: its owner can rename or replace the store"));
             }
+            if (p.exists()) {
+                examineAncestors(parent.toRealPath(), findings);
+            }
         }
         return findings;
+    }
+
+    /** The directories above the (real) parent; a sticky world-writable one such as /tmp is fine. */
+    private static void examineAncestors(Path realParent, List<PermissionFinding> findings) throws IOException {
+        for (Path a = realParent.getParent(); a != null; a = a.getParent()) {
+            PathFacts f = PathFacts.of(a);
+            if ((f.permissions() & WORLD_WRITABLE) != 0 && (f.permissions() & STICKY) == 0) {
+                findings.add(new PermissionFinding(a, PermissionFinding.Severity.WARNING, "directory above the store is"
+                        + " world-writable without the sticky bit (mode " + f.octal() + "): other users can rename the path to the store"));
+            }
+            if (f.uid() != currentUid() && f.uid() != 0) {
+                findings.add(new PermissionFinding(a, PermissionFinding.Severity.WARNING, "directory above the store is owned by uid "
+                        + f.uid() + ", neither this process' uid " + currentUid() + " nor root: its owner can replace the path to the store"));
+            }
+        }
     }
 
     /** Refuses a symlink, foreign owner or non-file; repairs a too-open mode. No-op when absent. */

@@ -130,6 +130,38 @@ class PermissionsTest {
     }
 
     @Test
+    void aDirectoryFurtherUpThatOthersCanRenameInIsReportedButAStickyOneIsNot() throws Exception {
+        Path above = Files.createDirectory(tmp.resolve("above"));
+        LinuxCredentialStore s = LinuxCredentialStore.builder().directory(above.resolve("home").resolve("certs")).build();
+        s.save(credential);
+        assertEquals(List.of(), s.checkPermissions());
+
+        Files.setPosixFilePermissions(above, PosixFilePermissions.fromString("rwxrwxrwx"));
+        List<PermissionFinding> findings = s.checkPermissions();
+        assertEquals(1, findings.size(), findings::toString);
+        assertEquals(above.toRealPath(), findings.get(0).path());
+        assertEquals(PermissionFinding.Severity.WARNING, findings.get(0).severity());
+        assertTrue(findings.get(0).problem().contains("world-writable without the sticky bit"), findings.get(0).problem());
+        assertSame(credential, found(s.load(SYSTEM))); // a warning, not a refusal
+
+        Files.setAttribute(above, "unix:mode", 01777); // as /tmp: others cannot rename what they do not own
+        assertEquals(List.of(), s.checkPermissions());
+    }
+
+    @Test
+    void aDirectoryFurtherUpOwnedByAnotherUserIsReported() throws Exception {
+        assumeTrue(root(), "giving a directory to another user needs root");
+        Path above = Files.createDirectory(tmp.resolve("theirs-above"));
+        LinuxCredentialStore s = LinuxCredentialStore.builder().directory(above.resolve("home").resolve("certs")).build();
+        s.save(credential);
+        Files.setAttribute(above, "unix:uid", 65534);
+        List<PermissionFinding> findings = s.checkPermissions();
+        assertEquals(1, findings.size(), findings::toString);
+        assertEquals(above.toRealPath(), findings.get(0).path());
+        assertTrue(findings.get(0).problem().contains("owned by uid 65534"), findings.get(0).problem());
+    }
+
+    @Test
     void aFileItsOwnerCannotReadIsReportedThenRepairedByALoad() throws Exception {
         store.save(credential);
         Files.setPosixFilePermissions(store.pemFile(SYSTEM), PosixFilePermissions.fromString("-w-------"));
