@@ -65,7 +65,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * authenticates the connection once): acceptable while that certificate is valid.</li>
  * <li>A connection opened after the rotation presents the new certificate: the cache invalidates
  * its SSLContext's client sessions at each rotation, so the new connection makes a full
- * handshake instead of resuming the old session.</li>
+ * handshake instead of resuming the old session. The callers retire their pool every few
+ * requests, so every generation must be presented while the load runs, not only at the end.</li>
  * </ul>
  */
 @Timeout(120)
@@ -126,7 +127,10 @@ class HttpClientRotationTest {
                     while (!stop.get()) {
                         try {
                             seen.add(presented(client.post(url, form)));
-                            requests.incrementAndGet();
+                            if (requests.incrementAndGet() % 8 == 0) {
+                                // as a pool retiring connections does: new handshakes while the load runs
+                                client.dropPooledConnections();
+                            }
                         } catch (Exception | AssertionError e) {
                             failures.add(e.toString());
                         }
@@ -136,7 +140,9 @@ class HttpClientRotationTest {
                 callers.add(t);
             }
             for (int r = 0; r < 3; r++) {
-                issued.add(cache.refresh().x5tS256());
+                String next = cache.refresh().x5tS256();
+                issued.add(next);
+                waitUntilPresented(seen, next);
                 waitForRequests(requests, requests.get() + 5);
             }
             MtlsCredential last = cache.get();
@@ -147,6 +153,7 @@ class HttpClientRotationTest {
             assertEquals(List.of(), failures, "no request failed across the rotations");
             assertTrue(requests.get() >= 15, "requests ran during the rotations: " + requests.get());
             assertTrue(issued.containsAll(seen), "every presented certificate is one IMDS issued to us");
+            assertEquals(issued, new LinkedHashSet<>(seen), "each generation was presented on new connections while the load ran");
 
             // A handshake of the previous generation still in flight at the last rotation may have
             // cached a session with the old certificate after the rotation's invalidation; the cache
@@ -197,6 +204,14 @@ class HttpClientRotationTest {
         try (Client c = open(Kind.JDK_HTTP_CLIENT, own, null)) {
             assertEquals(second.x5tS256(), presented(c.post(url, form)),
                     "after invalidating the sessions a new connection presents the new certificate");
+        }
+    }
+
+    /** Until a reply shows {@code x5t}, or 15 s: long enough for the cache's sweep of sessions an in-flight handshake cached. */
+    private static void waitUntilPresented(List<String> seen, String x5t) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!seen.contains(x5t) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
         }
     }
 
