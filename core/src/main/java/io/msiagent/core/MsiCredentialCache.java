@@ -223,6 +223,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
     private final boolean prepareKeys;
     private final Duration listenerGrace;
+    private final Duration tokenReadTimeout;
 
     private final Object stateLock = new Object();
     /** Guards the lazily built SSL context and token client (private: callers may lock the cache object). */
@@ -269,6 +270,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.tokenGatewayOverride = b.tokenGateway;
         this.prepareKeys = b.prepareKeys;
         this.listenerGrace = b.listenerGrace;
+        this.tokenReadTimeout = b.tokenReadTimeout;
         this.keyManager = new RotatingKeyManager(this);
         this.trustedCertificates = List.copyOf(b.trustedCertificates);
         this.trustManager = Lazy.of(() -> CompositeTrustManager.create(trustedCertificates));
@@ -1383,7 +1385,8 @@ public final class MsiCredentialCache implements AutoCloseable {
             synchronized (lazyInitLock) {
                 t = tokenClient;
                 if (t == null || t.generation != forGeneration) {
-                    MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager()).build();
+                    MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager())
+                            .readTimeout(tokenReadTimeout).build();
                     t = new GenerationTokenClient(forGeneration, client);
                     tokenClient = t;
                 }
@@ -1504,6 +1507,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         private TokenGateway tokenGateway;
         private boolean prepareKeys = true;
         private Duration listenerGrace = LISTENER_GRACE;
+        private Duration tokenReadTimeout = Duration.ofSeconds(30);
 
         private Builder() {
         }
@@ -1591,6 +1595,18 @@ public final class MsiCredentialCache implements AutoCloseable {
          */
         public Builder prepareKeys(boolean prepareKeys) {
             this.prepareKeys = prepareKeys;
+            return this;
+        }
+
+        /**
+         * How long the token endpoint may take to answer before {@link #acquireToken} gives up on
+         * that attempt (default 30 s); a timed-out attempt is retried once, 1 s later.
+         */
+        public Builder tokenReadTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("tokenReadTimeout must be positive: " + timeout);
+            }
+            this.tokenReadTimeout = timeout;
             return this;
         }
 

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,12 +45,23 @@ class ImdsFaultMatrixTest {
     private static final String RESOURCE = "https://management.azure.com";
     /** More than any retry budget (410 allows 8 attempts). */
     private static final int PERSISTENT = 30;
+    /** Longer than any IMDS table delay with its jitter (4 s + 20 %), so that a wait this long is the header's doing. */
+    private static final Duration RETRY_AFTER = Duration.ofSeconds(9);
+    private static final Duration TOKEN_READ_TIMEOUT = Duration.ofSeconds(2);
 
     /** One fault, where it is injected, and what a caller without a credential must get. */
     record Case(String name, EmulatorPath path, Fault fault, Class<? extends MsiCredentialException> error,
             Class<? extends Exception> cause, String messageNames) {
         boolean onTokenEndpoint() {
             return path == EmulatorPath.TOKEN;
+        }
+
+        /**
+         * The endpoint names the certificate as the problem: the cache re-issues it once before it gives up.
+         * (The emulator's TLS refusal reaches OkHttp as a bare end of stream, which is not taken for that.)
+         */
+        boolean reissues() {
+            return fault.kind() == Fault.Kind.INVALID_CLIENT;
         }
 
         @Override
@@ -69,7 +81,10 @@ class ImdsFaultMatrixTest {
         c.add(new Case("issuecredential 404", ic, Fault.status(404), iss, ImdsException.class, "404"));
         c.add(new Case("metadata 410", pm, Fault.status(410), iss, ImdsException.class, "410"));
         c.add(new Case("issuecredential 410", ic, Fault.status(410), iss, ImdsException.class, "410"));
-        c.add(new Case("issuecredential 429 Retry-After", ic, Fault.status(429, Duration.ofSeconds(1)), iss, ImdsException.class, "429"));
+        c.add(new Case("metadata 429", pm, Fault.status(429), iss, ImdsException.class, "429"));
+        c.add(new Case("issuecredential 429 Retry-After", ic, Fault.status(429, RETRY_AFTER), iss, ImdsException.class, "429"));
+        c.add(new Case("metadata 503 Retry-After", pm, Fault.status(503, RETRY_AFTER), iss, ImdsException.class, "503"));
+        c.add(new Case("issuecredential 503 Retry-After", ic, Fault.status(503, RETRY_AFTER), iss, ImdsException.class, "503"));
         c.add(new Case("metadata 500", pm, Fault.status(500), iss, ImdsException.class, "500"));
         c.add(new Case("issuecredential 500", ic, Fault.status(500), iss, ImdsException.class, "500"));
         c.add(new Case("metadata 503", pm, Fault.status(503), iss, ImdsException.class, "503"));
@@ -89,6 +104,7 @@ class ImdsFaultMatrixTest {
         // Protocol §: only getplatformmetadata's Server header is checked (MSAL.NET's rule); issuecredential's is not.
         c.add(new Case("issuecredential wrong Server header (tolerated)", ic, Fault.wrongServerHeader(), null, null, null));
         c.add(new Case("metadata missing Server header", pm, Fault.missingServerHeader(), iss, ImdsException.class, "Server"));
+        c.add(new Case("issuecredential missing Server header (tolerated)", ic, Fault.missingServerHeader(), null, null, null));
         c.add(new Case("certificate for another key", ic, Fault.certificateForOtherKey(), cv, null, "key"));
         c.add(new Case("expired certificate", ic, Fault.expiredCertificate(), cv, null, "expired"));
         c.add(new Case("future-dated certificate", ic, Fault.futureCertificate(), cv, null, "not valid before"));
@@ -97,6 +113,19 @@ class ImdsFaultMatrixTest {
         c.add(new Case("token endpoint invalid_client", tk, Fault.invalidClient(), TokenAcquisitionException.class, TokenEndpointException.class, "invalid_client"));
         c.add(new Case("token endpoint refuses the client certificate (TLS)", tk, Fault.tlsRefusal(), TokenAcquisitionException.class, TokenEndpointException.class, "no reply"));
         c.add(new Case("token endpoint 503", tk, Fault.status(503), TokenAcquisitionException.class, TokenEndpointException.class, "503"));
+        c.add(new Case("token endpoint 503 Retry-After", tk, Fault.status(503, Duration.ofSeconds(1)), TokenAcquisitionException.class,
+                TokenEndpointException.class, "503"));
+        c.add(new Case("token endpoint 429 Retry-After", tk, Fault.status(429, Duration.ofSeconds(1)), TokenAcquisitionException.class,
+                TokenEndpointException.class, "429"));
+        c.add(new Case("token endpoint delay beyond read timeout", tk, Fault.delay(TOKEN_READ_TIMEOUT.multipliedBy(2)),
+                TokenAcquisitionException.class, TokenEndpointException.class, "no reply"));
+        c.add(new Case("token endpoint dropped connection", tk, Fault.dropConnection(), TokenAcquisitionException.class,
+                TokenEndpointException.class, "no reply"));
+        c.add(new Case("token endpoint garbage body", tk, Fault.garbageJson(), TokenAcquisitionException.class, TokenEndpointException.class, "not valid JSON"));
+        c.add(new Case("token endpoint truncated body", tk, Fault.truncatedJson(), TokenAcquisitionException.class, TokenEndpointException.class, "truncated"));
+        c.add(new Case("token endpoint huge body", tk, Fault.hugeBody(3L << 20), TokenAcquisitionException.class, TokenEndpointException.class, "larger than"));
+        c.add(new Case("token endpoint missing access_token", tk, Fault.missingFields("access_token"), TokenAcquisitionException.class,
+                TokenEndpointException.class, "'access_token' is missing"));
         return c;
     }
 
@@ -114,11 +143,13 @@ class ImdsFaultMatrixTest {
     @ParameterizedTest(name = "no credential: {0}")
     @MethodSource("withoutCredential")
     void withoutACredentialTheErrorIsTypedAndNamesTheCause(Case c) {
+        List<Duration> waits = new java.util.concurrent.CopyOnWriteArrayList<>();
         try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1));
-                MsiCredentialCache cache = Proof.fastCache(emu, tmp).build()) {
+                MsiCredentialCache cache = cache(emu, waits)) {
             emu.faults().next(c.path(), PERSISTENT, c.fault());
             if (c.error() == null) {
                 assertEquals(cache.get().x5tS256(), Proof.storedX5t(tmp), "tolerated: issued and persisted");
+                assertTrue(emu.stats().faultsInjected(c.path()) >= 1, "the fault was exercised");
                 return;
             }
             MsiCredentialException e;
@@ -134,22 +165,34 @@ class ImdsFaultMatrixTest {
             }
             assertTrue(e.getMessage().contains(c.messageNames()), () -> "the message names the cause (" + c.messageNames() + "): " + describe(e));
             assertTrue(emu.stats().faultsInjected(c.path()) >= 1, "the fault was exercised");
+            Duration retryAfter = c.fault().retryAfter();
+            if (retryAfter != null && !c.onTokenEndpoint()) {
+                assertTrue(waits.stream().anyMatch(w -> w.compareTo(retryAfter) >= 0),
+                        () -> "a retry waited for the server's Retry-After " + retryAfter + ": " + waits);
+            }
         }
+    }
+
+    /** IMDS retries record their waits instead of sleeping; token-endpoint attempts time out after TOKEN_READ_TIMEOUT. */
+    private MsiCredentialCache cache(ImdsEmulator emu, List<Duration> waits) {
+        return Proof.fastCache(emu, tmp)
+                .imdsClient(io.msiagent.imds.ImdsClient.builder().endpoint(emu.imdsEndpoint()).connectTimeout(Duration.ofSeconds(1))
+                        .readTimeout(Duration.ofSeconds(1)).callDeadline(Duration.ofSeconds(20)).sleeper(waits::add).build())
+                .tokenReadTimeout(TOKEN_READ_TIMEOUT).build();
     }
 
     @ParameterizedTest(name = "valid credential: {0}")
     @MethodSource("withValidCredential")
     void withAValidCredentialCallersAreNeverFailedAndTheStoreKeepsIt(Case c) throws InterruptedException {
         try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1));
-                MsiCredentialCache cache = Proof.fastCache(emu, tmp).build()) {
+                MsiCredentialCache cache = cache(emu, new java.util.concurrent.CopyOnWriteArrayList<>())) {
             MtlsCredential before = cache.get();
-            if (c.onTokenEndpoint()) {
-                cache.acquireToken(RESOURCE);
-            }
+            io.msiagent.imds.AccessToken cachedToken = c.onTokenEndpoint() ? cache.acquireToken(RESOURCE) : null;
             emu.faults().next(c.path(), PERSISTENT, c.fault());
             if (c.error() == null) {
                 MtlsCredential renewed = cache.refresh();
                 assertEquals(renewed.x5tS256(), Proof.storedX5t(tmp), "tolerated: renewed and persisted");
+                assertTrue(emu.stats().faultsInjected(c.path()) >= 1, "the fault was exercised");
                 return;
             }
 
@@ -205,8 +248,13 @@ class ImdsFaultMatrixTest {
                 try (MsiCredentialCache restarted = Proof.fastCache(emu, tmp).build()) {
                     assertEquals(before.x5tS256(), restarted.get().x5tS256(), "a restarted process is served from the store despite the fault");
                 }
+            } else if (c.reissues()) {
+                assertEquals(2, emu.stats().certificatesIssued(), "the rejected certificate was re-issued once");
+                assertEquals(current.x5tS256(), stored, "the re-issued credential is served and stored");
             } else {
-                assertEquals(current.x5tS256(), stored, "what is served is what is stored");
+                assertEquals(before.x5tS256(), current.x5tS256(), "a token-endpoint failure does not replace the credential");
+                assertEquals(before.x5tS256(), stored, "the store keeps it");
+                assertSame(cachedToken, cache.acquireToken(RESOURCE), "a token cached before the fault is still served (no call)");
             }
         }
     }
