@@ -327,6 +327,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     }
 
     private Read read(ManagedIdentityId identity, EntryFiles f, boolean repair) throws IOException {
+        checkPrivate(f.pkcs12(), repair); // never read here, but it holds the key too (under an empty password)
         try {
             return readChecked(identity, f, repair);
         } catch (OversizedFileException e) {
@@ -415,15 +416,7 @@ public final class LinuxCredentialStore implements CredentialStore {
      * mode repaired when {@code repair}), then opened without following links.
      */
     private static byte[] readPrivate(Path file, boolean repair) throws IOException {
-        if (repair) {
-            PrivatePaths.enforceFile(file);
-        } else {
-            for (PermissionFinding finding : PrivatePaths.examineFile(file)) {
-                if (finding.severity() == PermissionFinding.Severity.ERROR) {
-                    throw new StoreException(file.toString(), finding.problem());
-                }
-            }
-        }
+        checkPrivate(file, repair);
         try (SeekableByteChannel ch = Files.newByteChannel(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
                 InputStream in = Channels.newInputStream(ch)) {
             byte[] bytes = in.readNBytes(MAX_FILE_BYTES + 1);
@@ -433,6 +426,19 @@ public final class LinuxCredentialStore implements CredentialStore {
             return bytes;
         } catch (NoSuchFileException e) {
             return null;
+        }
+    }
+
+    /** Refuses a symlink, a foreign owner or a non-file; repairs a too-open mode when {@code repair}. No-op when absent. */
+    private static void checkPrivate(Path file, boolean repair) throws IOException {
+        if (repair) {
+            PrivatePaths.enforceFile(file);
+            return;
+        }
+        for (PermissionFinding finding : PrivatePaths.examineFile(file)) {
+            if (finding.severity() == PermissionFinding.Severity.ERROR) {
+                throw new StoreException(file.toString(), finding.problem());
+            }
         }
     }
 

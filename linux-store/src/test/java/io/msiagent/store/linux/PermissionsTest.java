@@ -79,6 +79,27 @@ class PermissionsTest {
     }
 
     @Test
+    void thePkcs12FileIsCheckedOnEveryLoadThoughNotRead() throws Exception {
+        LinuxCredentialStore withPfx = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
+        withPfx.save(credential);
+        Path pfx = store.pkcs12File(SYSTEM);
+        Files.setPosixFilePermissions(pfx, PosixFilePermissions.fromString("rw-r--r--"));
+        assertSame(credential, found(store.load(SYSTEM)));
+        assertEquals("rw-------", mode(pfx), "the key under an empty password is private again after a load");
+
+        Path elsewhere = Files.write(tmp.resolve("victim.pfx"), Files.readAllBytes(pfx));
+        Files.delete(pfx);
+        Files.createSymbolicLink(pfx, elsewhere);
+        StoreException e = assertThrows(StoreException.class, () -> store.load(SYSTEM));
+        assertEquals(pfx.toString(), e.location());
+        assertTrue(e.problem().contains("symbolic link"), e.problem());
+        LoadResult inspected = store.inspect(SYSTEM);
+        assertEquals(LoadResult.Kind.INVALID, inspected.kind(), "status reports it without writing");
+        assertTrue(inspected.problem().contains(pfx.toString()), inspected.problem());
+        assertTrue(Files.isSymbolicLink(pfx));
+    }
+
+    @Test
     void aForeignOwnedFileIsRefused() throws Exception {
         assumeTrue(root(), "needs root to give a file to another uid");
         store.save(credential);
