@@ -77,6 +77,7 @@ final class AcquireCommand implements Callable<Integer> {
     /** The stored credential when it is due for renewal and still valid (read-only); otherwise null. */
     private static MtlsCredential storedAndDue(Setup setup) {
         LoadResult r = setup.store().inspect(setup.identity());
+        Commands.refuseAnotherVersionsEntry(setup, r);
         MtlsCredential stored = r.credential().orElse(null);
         return stored != null && stored.stateAt(Instant.now()) == CredentialState.RENEW_DUE ? stored : null;
     }

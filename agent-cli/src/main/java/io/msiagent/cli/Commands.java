@@ -3,6 +3,8 @@ package io.msiagent.cli;
 import io.msiagent.cli.CredentialReport.Source;
 import io.msiagent.core.CredentialState;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
+import io.msiagent.core.spi.LoadResult;
 import java.util.Map;
 
 /** Printing shared by the credential commands. */
@@ -23,6 +25,19 @@ final class Commands {
         }
         root.io().err().println("error: the credential issued by IMDS (x5t#S256 " + c.x5tS256() + ") could not be stored: " + notStored);
         return ExitCodes.STORE_FAILURE;
+    }
+
+    /**
+     * Refuses, before anything is issued, to work on an entry another msi-agent version keeps: this
+     * version may not replace it, so a certificate issued now would die with this process (each such
+     * call one more issuance at IMDS for nothing).
+     */
+    static void refuseAnotherVersionsEntry(Setup setup, LoadResult stored) {
+        if (stored.isLeftInPlace()) {
+            throw new StoreException(setup.store().location(setup.identity()), "held by another msi-agent version ("
+                    + stored.problem() + "); this one neither reads nor replaces it, so nothing was issued: run that version,"
+                    + " or give this one its own --store-dir");
+        }
     }
 
     static void printCredential(MsiAgentCommand root, Setup setup, CredentialState state, Source source, MtlsCredential c,

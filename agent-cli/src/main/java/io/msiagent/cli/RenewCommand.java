@@ -21,6 +21,7 @@ final class RenewCommand implements Callable<Integer> {
         Setup setup = new Setup(root);
         AuditLog audit = AuditLog.beside(setup.auditDirectory());
         long start = System.nanoTime();
+        Commands.refuseAnotherVersionsEntry(setup, setup.store().inspect(setup.identity()));
         try (MsiCredentialCache cache = setup.newCache()) {
             MtlsCredential c;
             try {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msiagent.cli.emulator.EmulatedIdentity;
@@ -108,22 +109,53 @@ class CredentialCommandsTest {
     }
 
     @Test
-    void acquireAndRenewOfACredentialTheStoreRefusesPrintItAndExit4() throws Exception {
+    void acquireAndRenewOnAnotherVersionsEntryIssueNothingAndExit4() throws Exception {
         assertEquals(0, cli.run("acquire").code());
         // Another msi-agent version, newer, now keeps the entry: this one neither reads nor replaces it.
         Path json = cli.storeDir().resolve("msal_mtls.json");
         String newer = Files.readString(json).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
         Files.writeString(json, newer);
+        long calls = imdsCalls();
         for (String command : List.of("acquire", "renew")) {
             Cli.Result r = cli.run("--json", command);
             assertEquals(4, r.code(), r::toString);
-            assertEquals("imds", r.json().get("source").asText(), r::toString);
-            assertTrue(r.json().get("reason").asText().startsWith("not persisted: ")
-                    && r.json().get("reason").asText().contains("written by a newer msi-agent"), r::toString);
-            assertTrue(r.err().startsWith("error: the credential issued by IMDS") && r.err().contains("could not be stored"), r::toString);
+            assertTrue(r.err().startsWith("error: ") && r.err().contains("another msi-agent version")
+                    && r.err().contains("nothing was issued"), r::toString);
+            assertEquals("", r.out(), "no credential to report");
         }
+        assertEquals(calls, imdsCalls(), "a certificate this process could neither store nor keep is not asked for");
         assertEquals(newer, Files.readString(json), "the newer version's entry is as it left it");
         assertEquals(2, cli.run("status").code(), "INVALID for this version");
+    }
+
+    @Test
+    void acquireAndRenewOfACredentialTheStoreRefusesPrintItAndExit4() throws Exception {
+        assumeTrue(PrivatePaths.currentUid() == 0, "chattr +i needs root");
+        assertEquals(0, cli.run("acquire").code());
+        Path dir = cli.storeDir();
+        Files.delete(dir.resolve("msal_mtls.pem"));
+        Files.delete(dir.resolve("msal_mtls.json"));
+        assumeTrue(run("chattr", "+i", dir.toString()) == 0, "a file system with the immutable attribute");
+        try {
+            for (String command : List.of("acquire", "renew")) {
+                Cli.Result r = cli.run("--json", command);
+                assertEquals(4, r.code(), r::toString);
+                assertEquals("imds", r.json().get("source").asText(), r::toString);
+                assertTrue(r.json().get("reason").asText().startsWith("not persisted: "), r::toString);
+                assertTrue(r.err().startsWith("error: the credential issued by IMDS") && r.err().contains("could not be stored"), r::toString);
+            }
+        } finally {
+            assertEquals(0, run("chattr", "-i", dir.toString()));
+        }
+        assertFalse(Files.exists(dir.resolve("msal_mtls.pem")), "nothing was written");
+        String audit = Files.readString(dir.resolve("audit.log"));
+        assertTrue(audit.contains("\"outcome\":\"failure\""), audit);
+    }
+
+    private static int run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor();
     }
 
     @Test
