@@ -158,8 +158,17 @@ final class DoctorCommand implements Callable<Integer> {
                     : linux.directory() + " does not exist yet (it is created 0700 on the first save)");
         }
         boolean error = findings.stream().anyMatch(f -> f.severity() == PermissionFinding.Severity.ERROR);
-        String detail = String.join("; ", findings.stream().map(f -> f.path() + ": " + f.problem()).toList());
-        return error ? Check.fail("store-permissions", detail) : Check.warn("store-permissions", detail + " (repaired on the next save)");
+        String detail = String.join("; ", findings.stream().map(f -> f.path() + ": " + f.problem() + advice(f, linux.directory())).toList());
+        return error ? Check.fail("store-permissions", detail) : Check.warn("store-permissions", detail);
+    }
+
+    /** A too-open mode in the store is repaired by whichever command loads it next; a directory above it is the user's to fix. */
+    private static String advice(PermissionFinding f, java.nio.file.Path storeDir) {
+        if (f.severity() == PermissionFinding.Severity.ERROR) {
+            return "";
+        }
+        return f.path().startsWith(storeDir) ? " (repaired by the next acquire, token or agent start)"
+                : " (msi-agent never changes it: fix it, or give the store another --store-dir)";
     }
 
     static Check storeLocks(Setup setup) {

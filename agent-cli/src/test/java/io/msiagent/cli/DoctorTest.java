@@ -86,6 +86,25 @@ class DoctorTest {
     }
 
     @Test
+    void permissionWarningsSayWhatRepairsThem() throws Exception {
+        Path parent = Files.createDirectory(tmp.resolve("parent"));
+        Cli cli = new Cli(EMULATOR.emulator(), parent.resolve("certs"));
+        assertEquals(0, cli.run("acquire").code());
+        Path pem = cli.storeDir().resolve("msal_mtls.pem");
+        Files.setPosixFilePermissions(pem, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(parent, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+
+        String line = cli.run("doctor").out().lines().filter(l -> l.startsWith("WARN store-permissions: ")).findFirst().orElseThrow();
+        assertTrue(line.contains(pem + ": mode 0644") && line.contains("(repaired by the next acquire, token or agent start)"), line);
+        assertTrue(line.contains(parent + ": parent directory is world-writable") && line.contains("msi-agent never changes it"), line);
+
+        assertEquals(0, cli.run("acquire").code());
+        String after = cli.run("doctor").out().lines().filter(l -> l.contains(" store-permissions: ")).findFirst().orElseThrow();
+        assertTrue(after.startsWith("WARN") && !after.contains(pem.toString()) && after.contains("msi-agent never changes it"),
+                "the mode was repaired as said, the parent was not touched: " + after);
+    }
+
+    @Test
     void unreachableImdsAndASymlinkedStoreFail() throws Exception {
         Path real = Files.createDirectory(tmp.resolve("real"));
         Path link = Files.createSymbolicLink(tmp.resolve("certs"), real);
