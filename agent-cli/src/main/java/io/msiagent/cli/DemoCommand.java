@@ -92,7 +92,7 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(cleanup);
         int code;
         try {
-            code = runSteps(Setup.openStore(tmp.resolve("certs"), root.io()));
+            code = runSteps(Setup.openStore(tmp.resolve("certs"), root.io(), false));
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
@@ -122,7 +122,7 @@ final class DemoCommand implements Callable<Integer> {
         if (root.storeDir() == null && (fromEnv == null || fromEnv.isBlank())) {
             return null;
         }
-        return Setup.openStore(root.storeDir(), root.io());
+        return Setup.openStore(root.storeDir(), root.io(), root.pkcs12());
     }
 
     /**

@@ -28,6 +28,7 @@ import picocli.CommandLine.Spec;
 public final class MsiAgentCommand implements Callable<Integer> {
     static final String ENV_STORE_DIR = "MSI_AGENT_STORE_DIR";
     static final String ENV_TRUST_CA = "MSI_AGENT_TRUST_CA";
+    static final String ENV_PKCS12 = "MSI_AGENT_PKCS12";
 
     @Spec
     CommandSpec spec;
@@ -52,6 +53,11 @@ public final class MsiAgentCommand implements Callable<Integer> {
     @Option(names = "--trust-ca", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "PEM CA certificate(s) trusted for the token endpoint, besides the JVM's (env MSI_AGENT_TRUST_CA).")
     Path trustCa;
+
+    @Option(names = "--pkcs12", scope = ScopeType.INHERIT,
+            description = "Linux: also keep msal_mtls.pfx (PKCS#12, empty password) beside the PEM, for Java KeyStore and .NET"
+                    + " readers (env MSI_AGENT_PKCS12=1). An existing .pfx is kept up to date without it.")
+    boolean pkcs12;
 
     @Option(names = "--json", scope = ScopeType.INHERIT, description = "One JSON object on stdout instead of text.")
     boolean json;
@@ -101,6 +107,12 @@ public final class MsiAgentCommand implements Callable<Integer> {
     /** --imds-endpoint, else the environment, else http://169.254.169.254. */
     String imdsEndpoint() {
         return ImdsClient.resolveEndpoint(imdsEndpoint, io.env());
+    }
+
+    /** --pkcs12, or MSI_AGENT_PKCS12 set to 1 or true. */
+    boolean pkcs12() {
+        String env = io.env().get(ENV_PKCS12);
+        return pkcs12 || (env != null && (env.strip().equals("1") || env.strip().equalsIgnoreCase("true")));
     }
 
     /** --store-dir, else null (the store resolves MSI_AGENT_STORE_DIR / XDG_CONFIG_HOME / HOME from {@link Io#env()}). */

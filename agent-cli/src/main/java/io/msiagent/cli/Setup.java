@@ -21,7 +21,7 @@ final class Setup {
     Setup(MsiAgentCommand options) {
         this.options = options;
         this.identity = options.identity();
-        this.store = new ObservedStore(openStore(options.storeDir(), options.io()));
+        this.store = new ObservedStore(openStore(options.storeDir(), options.io(), options.pkcs12()));
     }
 
     ManagedIdentityId identity() {
@@ -90,15 +90,15 @@ final class Setup {
      * The platform store: on Linux the file store, built here so that it resolves its default
      * directory from the injected environment; elsewhere the first supported provider.
      */
-    static CredentialStore openStore(Path directory, Io io) {
+    static CredentialStore openStore(Path directory, Io io, boolean pkcs12) {
         for (CredentialStoreProvider provider : ServiceLoader.load(CredentialStoreProvider.class)) {
             if (!provider.isSupported()) {
                 continue;
             }
             if (provider instanceof LinuxCredentialStoreProvider) {
-                return LinuxCredentialStore.builder().directory(directory).environment(io.env()).build();
+                return LinuxCredentialStore.builder().directory(directory).environment(io.env()).writePkcs12(pkcs12).build();
             }
-            return provider.create(StoreOptions.defaults().withDirectory(directory));
+            return provider.create(StoreOptions.defaults().withDirectory(directory).withPkcs12(pkcs12));
         }
         throw new io.msiagent.core.StoreException(String.valueOf(directory), "no credential store is supported on this platform ("
                 + System.getProperty("os.name") + ")");

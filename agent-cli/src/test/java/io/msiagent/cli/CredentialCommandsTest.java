@@ -159,6 +159,28 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void pkcs12KeepsAPfxBesideThePemThatKeytoolReads() throws Exception {
+        Path pfx = cli.storeDir().resolve("msal_mtls.pfx");
+        assertEquals(0, cli.run("acquire").code());
+        assertFalse(Files.exists(pfx), "PEM only by default");
+        Cli.Result r = cli.run("--json", "renew", "--pkcs12");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(pfx)));
+        Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-list", "-v",
+                "-storetype", "PKCS12", "-keystore", pfx.toString(), "-storepass", "").redirectErrorStream(true).start();
+        String listing = new String(keytool.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, keytool.waitFor(), listing);
+        assertTrue(listing.contains("PrivateKeyEntry"), listing);
+        String sha256 = java.util.HexFormat.ofDelimiter(":").withUpperCase().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(certificateIn(cli.storeDir().resolve("msal_mtls.pem")).getEncoded()));
+        assertTrue(listing.contains(sha256), "the .pfx holds the renewed certificate: " + listing);
+
+        Files.delete(pfx);
+        assertEquals(0, cli.env("MSI_AGENT_PKCS12", "1").run("renew").code());
+        assertTrue(Files.exists(pfx), "MSI_AGENT_PKCS12=1 does the same");
+    }
+
+    @Test
     void textOutputAndGlobalOptionsOnEitherSide() {
         Cli.Result r = cli.runExactly("--store-dir", cli.storeDir().toString(), "acquire");
         assertEquals(0, r.code(), r::toString);
