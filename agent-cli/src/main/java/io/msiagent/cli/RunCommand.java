@@ -2,6 +2,7 @@ package io.msiagent.cli;
 
 import java.time.Clock;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -33,6 +34,7 @@ final class RunCommand implements Callable<Integer> {
             throw new UsageException("--metrics-port " + metricsPort + ": not a port number (0-65535)");
         }
         Setup setup = new Setup(root);
+        setup.imdsClient(); // a malformed endpoint is a usage error now, not a failed acquisition later
         Clock clock = Clock.systemUTC();
         AgentEvents events = new AgentEvents(root.io().out(), root.json, setup.identity(), clock);
         AgentMetrics metrics = new AgentMetrics(setup.identity(), clock);
@@ -48,7 +50,11 @@ final class RunCommand implements Callable<Integer> {
         started.put("trustedCas", cas.size());
         started.put("metricsPort", server == null ? null : server.port());
         events.emit(started);
+        AtomicBoolean failed = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (failed.get()) {
+                return; // the JVM exits because the agent failed: that exit code stands, and no signal is claimed
+            }
             agent.shutdown("SIGTERM/SIGINT");
             if (server != null) {
                 server.close();
@@ -57,8 +63,17 @@ final class RunCommand implements Callable<Integer> {
             // The JVM would exit with 128+signal; a requested stop is a success.
             Runtime.getRuntime().halt(ExitCodes.OK);
         }, "msi-agent-shutdown"));
-        agent.start();
-        agent.awaitStop();
+        try {
+            agent.start();
+            agent.awaitStop();
+        } catch (RuntimeException | Error e) {
+            failed.set(true);
+            agent.shutdown(null); // STOPPING with no signal: the error line says why
+            if (server != null) {
+                server.close();
+            }
+            throw e;
+        }
         return ExitCodes.OK;
     }
 }

@@ -60,7 +60,17 @@ final class Setup {
     }
 
     ImdsClient imdsClient() {
-        return ImdsClient.builder().endpoint(options.imdsEndpoint()).build();
+        return build(ImdsClient.builder().endpoint(options.imdsEndpoint()));
+    }
+
+    /** A malformed endpoint (--imds-endpoint or the environment) is the user's to fix: a usage error, exit 64. */
+    private static ImdsClient build(ImdsClient.Builder imds) {
+        try {
+            return imds.build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage() + " (--imds-endpoint, else MSI_AGENT_IMDS_ENDPOINT, else"
+                    + " AZURE_POD_IDENTITY_AUTHORITY_HOST)", e);
+        }
     }
 
     /** A cache with imds-client's whole retry budget (90 s per IMDS call) and the store's default lock wait. */
@@ -74,7 +84,7 @@ final class Setup {
      * because a valid credential is there to serve.
      */
     MsiCredentialCache newBoundedCache(Duration callDeadline, Duration lockWait) {
-        ImdsClient bounded = ImdsClient.builder().endpoint(options.imdsEndpoint()).callDeadline(callDeadline).build();
+        ImdsClient bounded = build(ImdsClient.builder().endpoint(options.imdsEndpoint()).callDeadline(callDeadline));
         return cacheBuilder(bounded).lockWait(lockWait).build();
     }
 

@@ -65,4 +65,19 @@ class ChildProcessCliTest {
         assertEquals(1, down.err().lines().count(), down.err());
         assertTrue(down.err().startsWith("error: "), down.err());
     }
+
+    @Test
+    void aMalformedImdsEndpointIsAUsageErrorAlsoForTheAgent() throws Exception {
+        Path store = tmp.resolve("certs");
+        Cli cli = new Cli(null, store).env("MSI_AGENT_IMDS_ENDPOINT", "ftp://example");
+        for (List<String> command : List.of(List.of("acquire"), List.of("renew"), List.of("--json", "run"))) {
+            List<String> args = new ArrayList<>(command);
+            args.addAll(List.of("--store-dir", store.toString()));
+            Cli.Result r = exec(cli, args.toArray(String[]::new));
+            assertEquals(64, r.code(), r::toString);
+            assertEquals(1, r.err().lines().count(), r::toString);
+            assertTrue(r.err().startsWith("error: IMDS endpoint is not an http(s) URL: 'ftp://example'"), r::toString);
+            assertTrue(!r.out().contains("STOPPING") && !r.out().contains("SIGTERM"), "no signal is claimed: " + r.out());
+        }
+    }
 }
