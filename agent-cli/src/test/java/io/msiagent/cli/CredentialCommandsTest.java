@@ -459,12 +459,16 @@ class CredentialCommandsTest {
     }
 
     @Test
-    void tokenEndpointNotTrustedIsExit3() {
+    void tokenEndpointNotTrustedIsExit3AndKeepsTheCredential() throws Exception {
         assertEquals(0, cli.run("acquire").code());
+        byte[] stored = Files.readAllBytes(cli.storeDir().resolve("msal_mtls.pem"));
+        long issued = emu.stats().certificatesIssued();
         Cli untrusting = new Cli(emu, cli.storeDir()).env("MSI_AGENT_TRUST_CA", null);
         Cli.Result r = untrusting.run("token", "--resource", "https://management.azure.com");
         assertEquals(3, r.code(), r::toString);
-        assertTrue(r.err().startsWith("error: "), r.err());
+        assertTrue(r.err().startsWith("error: ") && !r.err().contains("re-issued"), r.err());
+        assertEquals(issued, emu.stats().certificatesIssued(), "an endpoint we do not trust is no reason to replace our certificate");
+        assertTrue(java.util.Arrays.equals(stored, Files.readAllBytes(cli.storeDir().resolve("msal_mtls.pem"))));
     }
 
     @Test

@@ -19,6 +19,7 @@ import io.msiagent.imds.TokenEndpointException;
 import io.msiagent.imds.TokenType;
 import java.net.SocketException;
 import java.security.GeneralSecurityException;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -1355,20 +1356,29 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
-    /** Protocol §7.6: invalid_client, or a TLS-level failure anywhere in the cause chain. */
+    /**
+     * Protocol §7.6: invalid_client, or a TLS-level failure anywhere in the cause chain, unless it is
+     * our side refusing the endpoint's certificate (a {@link CertificateException} in the chain, or a
+     * host name that does not match): a new certificate of ours cannot fix that, and MSAL.NET's re-mint on it replaced a good
+     * credential on every token call to an endpoint whose CA was not trusted.
+     */
     static boolean isRemediable(TokenEndpointException e) {
         if ("invalid_client".equals(e.error())) {
             return true;
         }
+        boolean tlsFailure = false;
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof CertificateException || t instanceof javax.net.ssl.SSLPeerUnverifiedException) {
+                return false; // we refused the endpoint (its chain, or its host name), not it us
+            }
             if (t instanceof SSLException) {
-                return true;
+                tlsFailure = true;
             }
             if (t instanceof SocketException && t.getMessage() != null && t.getMessage().toLowerCase().contains("reset")) {
-                return true;
+                tlsFailure = true;
             }
         }
-        return false;
+        return tlsFailure;
     }
 
     /**

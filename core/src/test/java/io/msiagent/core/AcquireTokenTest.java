@@ -1,6 +1,7 @@
 package io.msiagent.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -180,6 +181,20 @@ class AcquireTokenTest {
                 new SSLHandshakeException("Received fatal alert: bad_certificate")));
         cache.acquireToken(ARM);
         assertEquals(2, cache.get().generation());
+    }
+
+    @Test
+    void aTokenEndpointWhoseCertificateWeDoNotTrustIsNoReasonToReplaceOurs() {
+        build(null);
+        MtlsCredential ours = cache.get();
+        SSLHandshakeException untrusted = new SSLHandshakeException("PKIX path building failed");
+        untrusted.initCause(new java.security.cert.CertificateException("unable to find valid certification path to requested target"));
+        endpoint.failures.add(() -> new TokenEndpointException("handshake failed", -1, null, null, "c", null, untrusted));
+        TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken(ARM));
+        assertFalse(e.getMessage().contains("re-issued"), e.getMessage());
+        assertSame(ours, cache.get(), "the credential is kept");
+        assertEquals(1, imds.issueCalls.get(), "nothing re-issued");
+        assertEquals(1, endpoint.requests.size());
     }
 
     @Test
