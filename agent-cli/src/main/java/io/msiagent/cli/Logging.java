@@ -7,6 +7,7 @@ package io.msiagent.cli;
  */
 final class Logging {
     private static final String LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+    private static final String INTERNAL_VERBOSITY = "slf4j.internal.verbosity";
 
     private Logging() {
     }
@@ -27,6 +28,12 @@ final class Logging {
             System.setProperty(LEVEL, "error");
         }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        if (!verbose && System.getProperty(INTERNAL_VERBOSITY) == null) {
+            // SLF4J's own notices (e.g. "logging calls during the initialization phase have been
+            // intercepted", when the cache's worker logs while the main thread starts SLF4J) are not
+            // errors, and stderr carries the one error: line the contract allows; the calls are replayed.
+            System.setProperty(INTERNAL_VERBOSITY, "ERROR");
+        }
         boolean timestamps = verbose || "run".equals(command) || "emulator".equals(command);
         System.setProperty("org.slf4j.simpleLogger.showDateTime", Boolean.toString(timestamps));
         if (timestamps) {
