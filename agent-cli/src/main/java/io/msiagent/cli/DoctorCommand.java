@@ -173,10 +173,12 @@ final class DoctorCommand implements Callable<Integer> {
 
     static Check storeLocks(Setup setup) {
         if (setup.store().delegate() instanceof LinuxCredentialStore linux) {
-            Path pem = linux.pemFile(setup.identity());
-            Path lockFile = pem.resolveSibling(pem.getFileName().toString().replaceFirst("\\.pem$", ".lock"));
-            if (!Files.exists(lockFile)) {
-                return Check.pass("store-lock", "no lock file yet");
+            try {
+                return linux.lockHolder(setup.identity())
+                        .map(holder -> Check.warn("store-lock", "busy: held by " + holder + " (an agent or another process is renewing now)"))
+                        .orElseGet(() -> Check.pass("store-lock", "free (a held lock dies with its process: it cannot go stale)"));
+            } catch (StoreException e) {
+                return Check.warn("store-lock", e.getMessage());
             }
         }
         try (StoreLock lock = setup.store().lock(setup.identity(), Duration.ofMillis(300))) {

@@ -105,6 +105,30 @@ class DoctorTest {
     }
 
     @Test
+    void doctorWritesNothingInTheStore() throws Exception {
+        Cli cli = new Cli(EMULATOR.emulator(), tmp.resolve("certs"));
+        assertEquals(0, cli.run("acquire").code());
+        Path dir = cli.storeDir();
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Map<Path, String> before = snapshot(dir);
+        Cli.Result r = cli.run("doctor", "--json");
+        assertEquals("PASS", byCheck(r.json()).get("store-lock"), r.out());
+        assertEquals("WARN", byCheck(r.json()).get("store-permissions"), r.out());
+        assertEquals(before, snapshot(dir), "modes, sizes and times of the directory and every file are as they were");
+    }
+
+    private static Map<Path, String> snapshot(Path dir) throws Exception {
+        Map<Path, String> m = new HashMap<>();
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.toList()) {
+                m.put(p, java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(p)) + " "
+                        + Files.size(p) + " " + Files.getLastModifiedTime(p).toMillis());
+            }
+        }
+        return m;
+    }
+
+    @Test
     void unreachableImdsAndASymlinkedStoreFail() throws Exception {
         Path real = Files.createDirectory(tmp.resolve("real"));
         Path link = Files.createSymbolicLink(tmp.resolve("certs"), real);

@@ -288,6 +288,19 @@ public final class LinuxCredentialStore implements CredentialStore {
         return locks.acquire(f.lock(), maxWait);
     }
 
+    /**
+     * Who holds the identity's lock now (a process renewing), or empty when it is free; for
+     * {@code doctor}: takes nothing and writes nothing.
+     */
+    public Optional<String> lockHolder(ManagedIdentityId identity) {
+        EntryFiles f = files(identity);
+        try {
+            return locks.holder(f.lock());
+        } catch (IOException e) {
+            throw new StoreException(f.lock().toString(), "cannot examine the lock file: " + e.getMessage(), e);
+        }
+    }
+
     private EntryFiles files(ManagedIdentityId identity) {
         return new EntryFiles(directory, Objects.requireNonNull(identity, "identity"));
     }

@@ -9,8 +9,12 @@ import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -103,6 +107,37 @@ final class LockFiles {
     }
 
     /**
+     * Who holds the lock now, or empty when it is free, without taking it: a shared lock on a
+     * read-only descriptor is tried and released, so nothing is written (not even the pid). The
+     * JVM-wide lock is held meanwhile, so that closing that descriptor cannot drop a lock another
+     * thread of this JVM takes in between.
+     */
+    Optional<String> holder(Path lockFile) throws IOException {
+        Path key = canonical(lockFile);
+        Holder h = HOLDERS.computeIfAbsent(key, k -> new Holder());
+        if (h.inProcess.isHeldByCurrentThread() || !h.inProcess.tryLock()) {
+            return Optional.of(holderDescription(h, false)); // and no descriptor of ours is opened and closed under it
+        }
+        try (FileChannel ch = FileChannel.open(key, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            FileLock probe;
+            try {
+                probe = ch.tryLock(0, Long.MAX_VALUE, true);
+            } catch (OverlappingFileLockException e) {
+                probe = null; // this JVM holds it through another path (a hard link)
+            }
+            if (probe != null) {
+                probe.release();
+                return Optional.empty();
+            }
+            return Optional.of(describeRecorded(ch));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } finally {
+            h.inProcess.unlock();
+        }
+    }
+
+    /**
      * The key under which this JVM shares one holder per lock file: the directory's real path, so
      * that two store instances naming it through different paths (a symlinked parent) share one
      * holder. With separate holders, the second one's channel would be closed on timeout, and
@@ -186,11 +221,24 @@ final class LockFiles {
         if (!inProcess) {
             return "another thread of this process (pid " + Pid.CURRENT + ")";
         }
+        return describeRecorded(h.channel);
+    }
+
+    /**
+     * The pid the holder wrote, if that process still runs: a process that locks the file without
+     * writing its pid (not msi-agent) leaves the previous holder's, which must not be named.
+     */
+    private static String describeRecorded(FileChannel ch) {
         try {
             ByteBuffer buf = ByteBuffer.allocate(64);
-            h.channel.read(buf, 0);
+            ch.read(buf, 0);
             String text = new String(buf.array(), 0, buf.position(), StandardCharsets.US_ASCII).trim();
-            return text.startsWith("pid ") ? "process " + text.substring(4) : "another process (pid unknown)";
+            if (!text.startsWith("pid ")) {
+                return "another process (pid unknown)";
+            }
+            String pid = text.substring(4);
+            return pid.chars().allMatch(Character::isDigit) && Files.isDirectory(Path.of("/proc", pid)) ? "process " + pid
+                    : "another process (pid unknown: the lock file names " + pid + ", which no longer runs)";
         } catch (IOException e) {
             return "another process (pid unknown)";
         }

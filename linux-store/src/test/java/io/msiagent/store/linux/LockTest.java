@@ -159,6 +159,33 @@ class LockTest {
     }
 
     @Test
+    void lockHolderLooksWithoutTakingOrWriting() throws Exception {
+        LinuxCredentialStore s = store();
+        assertEquals(java.util.Optional.empty(), s.lockHolder(SYSTEM), "no lock file yet");
+        s.lock(SYSTEM, Duration.ofSeconds(5)).close();
+        Path lockFile = dir.resolve("msal_mtls.lock");
+        Files.writeString(lockFile, "pid 1\n");
+        java.nio.file.attribute.FileTime before = Files.getLastModifiedTime(lockFile);
+        assertEquals(java.util.Optional.empty(), s.lockHolder(SYSTEM));
+        assertEquals("pid 1\n", Files.readString(lockFile), "nothing written");
+        assertEquals(before, Files.getLastModifiedTime(lockFile));
+
+        try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(5))) {
+            assertTrue(s.lockHolder(SYSTEM).orElseThrow().contains("this process"), "the holding thread asks");
+            assertTrue(pool.submit(() -> s.lockHolder(SYSTEM)).get(30, TimeUnit.SECONDS).orElseThrow().contains("this process"));
+            // looking did not drop the fcntl lock this JVM holds: another process still cannot take it
+            Process other = ChildJvm.start(dir.resolve("other.err"), "hold-lock", dir.toString());
+            try {
+                assertThrows(java.util.concurrent.TimeoutException.class, () -> ChildJvm.firstLine(other, 6),
+                        "another process got the lock this JVM holds");
+            } finally {
+                other.destroyForcibly();
+                other.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
     void anotherProcessHoldingTheLockIsNamedByPidThenItsDeathFreesTheLock() throws Exception {
         Process holder = ChildJvm.start(dir.resolve("holder.err"), "hold-lock", dir.toString());
         try {
@@ -166,6 +193,12 @@ class LockTest {
             StoreException e = assertThrows(StoreException.class, () -> store().lock(SYSTEM, Duration.ofMillis(300)));
             assertTrue(e.problem().contains("held by process " + holder.pid()), e.problem());
             assertEquals("pid " + holder.pid() + "\n", Files.readString(dir.resolve("msal_mtls.lock")));
+            assertEquals(java.util.Optional.of("process " + holder.pid()), store().lockHolder(SYSTEM), "doctor's look names it too");
+
+            // A process that locks without writing its pid (not msi-agent) must not be named by a stale one.
+            Files.writeString(dir.resolve("msal_mtls.lock"), "pid 999999999\n");
+            StoreException stale = assertThrows(StoreException.class, () -> store().lock(SYSTEM, Duration.ofMillis(300)));
+            assertTrue(stale.problem().contains("pid unknown: the lock file names 999999999, which no longer runs"), stale.problem());
         } finally {
             holder.destroyForcibly(); // SIGKILL: no chance to unlock; the kernel drops its fcntl lock
             assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
