@@ -16,6 +16,7 @@ import io.msiagent.store.linux.PermissionFinding;
 import io.msiagent.store.windows.KeyProtectionDiagnostics;
 import java.net.URI;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -66,14 +67,15 @@ final class DoctorCommand implements Callable<Integer> {
         checks.add(imdsV2(probe));
         checks.add(ProxyCheck.check(root.io().env(), System.getProperties()));
         checks.add(clockSkew(probe));
-        checks.add(storePermissions(setup));
+        Check permissions = storePermissions(setup);
+        checks.add(permissions);
         checks.add(storeLocks(setup));
         checks.add(leftoverTempFiles(setup));
         MtlsCredential stored = null;
         try {
             LoadResult r = setup.store().inspect(identity);
             stored = r.credential().orElse(null);
-            checks.add(credential(r, setup));
+            checks.add(credential(r, setup, permissions.result().equals("FAIL")));
         } catch (StoreException e) {
             checks.add(Check.fail("credential", e.getMessage()));
         }
@@ -153,9 +155,18 @@ final class DoctorCommand implements Callable<Integer> {
         }
         List<PermissionFinding> findings = linux.checkPermissions();
         if (findings.isEmpty()) {
-            return Check.pass("store-permissions", Files.exists(linux.directory())
-                    ? linux.directory() + ": directory 0700, files 0600, owned by this user, no symlinks"
-                    : linux.directory() + " does not exist yet (it is created 0700 on the first save)");
+            if (Files.exists(linux.directory(), LinkOption.NOFOLLOW_LINKS)) {
+                return Check.pass("store-permissions", linux.directory() + ": directory 0700, files 0600, owned by this user, no symlinks");
+            }
+            Path existing = linux.directory().toAbsolutePath();
+            while (existing.getParent() != null && !Files.exists(existing)) {
+                existing = existing.getParent();
+            }
+            if (!Files.isDirectory(existing) || !Files.isWritable(existing)) {
+                return Check.fail("store-permissions", linux.directory() + " does not exist and cannot be created: " + existing
+                        + (Files.isDirectory(existing) ? " is not writable by this user" : " is not a directory"));
+            }
+            return Check.pass("store-permissions", linux.directory() + " does not exist yet (it is created 0700 on the first save)");
         }
         boolean error = findings.stream().anyMatch(f -> f.severity() == PermissionFinding.Severity.ERROR);
         String detail = String.join("; ", findings.stream().map(f -> f.path() + ": " + f.problem() + advice(f, linux.directory())).toList());
@@ -210,7 +221,8 @@ final class DoctorCommand implements Callable<Integer> {
         }
     }
 
-    static Check credential(LoadResult r, Setup setup) {
+    /** {@code storeRefused}: store-permissions failed, so acquire refuses the store rather than replacing its entry. */
+    static Check credential(LoadResult r, Setup setup, boolean storeRefused) {
         Instant now = Instant.now();
         switch (r.kind()) {
             case FOUND: {
@@ -227,6 +239,7 @@ final class DoctorCommand implements Callable<Integer> {
                 return Check.fail("credential", "INVALID: " + r.problem() + (r.isLeftInPlace()
                         ? " (another msi-agent version's entry: this version neither reads nor replaces it; run that version, or give this"
                                 + " one its own --store-dir)"
+                        : storeRefused ? " (acquire refuses the store until what store-permissions names is fixed)"
                         : " (acquire quarantines it and gets a new one)"));
             default:
                 return Check.warn("credential", "MISSING: nothing stored at " + setup.store().location(setup.identity())

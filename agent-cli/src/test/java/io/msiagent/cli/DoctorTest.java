@@ -8,7 +8,9 @@ import io.msiagent.cli.emulator.EmulatorConfig;
 import io.msiagent.cli.emulator.ImdsEmulatorExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
@@ -137,6 +139,55 @@ class DoctorTest {
         Map<String, String> results = byCheck(r.json());
         assertEquals("FAIL", results.get("imds-reachable"));
         assertEquals("FAIL", results.get("store-permissions"), r.out());
+        String credential = detail(r.json(), "credential");
+        assertTrue(credential.contains("acquire refuses the store") && !credential.contains("quarantines"),
+                "acquire exits 4 on such a store, it quarantines nothing: " + credential);
+    }
+
+    /** An ordinary user (a child JVM through setpriv) whose store would go under a directory it cannot write. */
+    @Test
+    void aStoreDirectoryThatCannotBeCreatedFails() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.msiagent.store.linux.PrivatePaths.currentUid() == 0
+                && Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs root and setpriv to run the child as an ordinary user");
+        Path rootOnly = Files.createTempDirectory(Path.of("/tmp"), "msi-agent-doctor-");
+        try {
+            Files.setPosixFilePermissions(rootOnly, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path store = rootOnly.resolve("home/certs");
+            // the dependency jars sit under root's home, which the ordinary user cannot read: copies go beside the store
+            Path jars = Files.createDirectory(rootOnly.resolve("jars"));
+            List<String> classPath = new ArrayList<>();
+            for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+                Path e = Path.of(entry);
+                if (Files.isRegularFile(e)) {
+                    e = Files.copy(e, jars.resolve(classPath.size() + "-" + e.getFileName()));
+                }
+                classPath.add(e.toString());
+            }
+            Process p = new ProcessBuilder("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", String.join(java.io.File.pathSeparator, classPath),
+                    Main.class.getName(), "doctor", "--json", "--store-dir", store.toString())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            p.getOutputStream().close();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+            assertEquals(1, p.exitValue(), out);
+            String detail = detail(Cli.JSON.readTree(out), "store-permissions");
+            assertTrue(detail.startsWith("FAIL ") && detail.contains("cannot be created: " + rootOnly + " is not writable by this user"),
+                    detail);
+        } finally {
+            try (var all = Files.walk(rootOnly)) {
+                all.sorted(java.util.Comparator.reverseOrder()).forEach(q -> q.toFile().delete());
+            }
+        }
+    }
+
+    private static String detail(JsonNode array, String check) {
+        for (JsonNode c : array) {
+            if (c.get("check").asText().equals(check)) {
+                return c.get("result").asText() + " " + c.get("detail").asText();
+            }
+        }
+        throw new AssertionError("no " + check + " in " + array);
     }
 
     @Test
