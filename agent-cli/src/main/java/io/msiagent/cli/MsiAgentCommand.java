@@ -117,6 +117,10 @@ public final class MsiAgentCommand implements Callable<Integer> {
 
     /** --store-dir, else null (the store resolves MSI_AGENT_STORE_DIR / XDG_CONFIG_HOME / HOME from {@link Io#env()}). */
     Path storeDir() {
+        if (storeDir != null && storeDir.toString().isBlank()) {
+            // Path.of("") is the working directory, which the store would make private (0700) and fill
+            throw new UsageException("--store-dir is empty: name a directory, or leave the option out for the default");
+        }
         return storeDir;
     }
 

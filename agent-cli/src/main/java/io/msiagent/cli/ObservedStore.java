@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The platform store, seen by the CLI: which certificates this process saved (so a credential the
@@ -21,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ObservedStore implements CredentialStore {
     private final CredentialStore delegate;
     private final Set<String> saved = ConcurrentHashMap.newKeySet();
+    private final List<MtlsCredential> issued = new CopyOnWriteArrayList<>();
     private final Map<String, String> notPersisted = new ConcurrentHashMap<>();
     private final Object gate = new Object();
     private int savesInFlight;
@@ -39,6 +41,11 @@ final class ObservedStore implements CredentialStore {
     /** Whether this process saved (issued) the certificate with this x5t#S256. */
     boolean savedHere(String x5tS256) {
         return saved.contains(x5tS256);
+    }
+
+    /** The credentials this process issued (each one the cache saved or tried to), oldest first. */
+    List<MtlsCredential> issuedHere() {
+        return List.copyOf(issued);
     }
 
     /**
@@ -80,6 +87,7 @@ final class ObservedStore implements CredentialStore {
             savesInFlight++;
         }
         saved.add(credential.x5tS256());
+        issued.add(credential);
         try {
             delegate.save(credential);
             lastAcquisition = Duration.ofNanos(System.nanoTime() - acquisitionStartNanos);

@@ -1,6 +1,7 @@
 package io.msiagent.cli;
 
 import io.msiagent.core.MsiCredentialCache;
+import io.msiagent.core.MtlsCredential;
 import io.msiagent.imds.AccessToken;
 import io.msiagent.imds.TokenType;
 import java.util.LinkedHashMap;
@@ -34,23 +35,42 @@ final class TokenCommand implements Callable<Integer> {
     public Integer call() {
         Setup setup = new Setup(root);
         try (MsiCredentialCache cache = setup.newCache()) {
-            cache.get();
-            AccessToken token = tokenType == null ? cache.acquireToken(resource) : cache.acquireToken(resource, tokenType);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("identity", setup.identity().toString());
-            m.put("resource", resource);
-            m.put("tokenType", token.tokenType().wireName());
-            m.put("expiresOn", token.expiresOn().toString());
-            m.put("x5tS256", token.x5tS256());
-            if (showToken) {
-                m.put("accessToken", token.token());
+            return tokenWith(cache, setup);
+        } finally {
+            auditIssuances(setup);
+        }
+    }
+
+    private int tokenWith(MsiCredentialCache cache, Setup setup) {
+        cache.get();
+        AccessToken token = tokenType == null ? cache.acquireToken(resource) : cache.acquireToken(resource, tokenType);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("identity", setup.identity().toString());
+        m.put("resource", resource);
+        m.put("tokenType", token.tokenType().wireName());
+        m.put("expiresOn", token.expiresOn().toString());
+        m.put("x5tS256", token.x5tS256());
+        if (showToken) {
+            m.put("accessToken", token.token());
+        }
+        if (root.json) {
+            Output.printJson(root.io().out(), m);
+        } else {
+            Output.printText(root.io().out(), m);
+        }
+        return ExitCodes.OK;
+    }
+
+    /** What the cache issued on the way (a first credential, a re-issue the token endpoint asked for) goes to the audit log. */
+    private void auditIssuances(Setup setup) {
+        AuditLog audit = AuditLog.beside(setup.auditDirectory());
+        for (MtlsCredential c : setup.store().issuedHere()) {
+            String notStored = setup.store().saveFailure(c.x5tS256());
+            String problem = audit.append(setup.identity(), "issued", c, "token", notStored == null ? "success" : "failure", null,
+                    notStored == null ? null : "not persisted: " + notStored);
+            if (problem != null) {
+                root.io().err().println("warning: " + problem);
             }
-            if (root.json) {
-                Output.printJson(root.io().out(), m);
-            } else {
-                Output.printText(root.io().out(), m);
-            }
-            return ExitCodes.OK;
         }
     }
 

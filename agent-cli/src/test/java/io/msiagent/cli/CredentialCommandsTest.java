@@ -181,6 +181,24 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void tokenAuditsTheIssuanceItMade() throws Exception {
+        Cli.Result r = cli.run("--json", "token", "--resource", "https://management.azure.com");
+        assertEquals(0, r.code(), r::toString);
+        String audit = Files.readString(cli.storeDir().resolve("audit.log"));
+        assertTrue(audit.contains("\"event\":\"issued\"") && audit.contains("\"trigger\":\"token\"")
+                && audit.contains(r.json().get("x5tS256").asText()), audit);
+        assertEquals(0, cli.run("token", "--resource", "https://management.azure.com").code());
+        assertEquals(audit, Files.readString(cli.storeDir().resolve("audit.log")), "served from the store: nothing issued, nothing audited");
+    }
+
+    @Test
+    void anEmptyStoreDirIsAUsageError() {
+        Cli.Result r = cli.runExactly("acquire", "--store-dir", "");
+        assertEquals(64, r.code(), r::toString);
+        assertTrue(r.err().startsWith("error: --store-dir is empty"), r.err());
+    }
+
+    @Test
     void textOutputAndGlobalOptionsOnEitherSide() {
         Cli.Result r = cli.runExactly("--store-dir", cli.storeDir().toString(), "acquire");
         assertEquals(0, r.code(), r::toString);
