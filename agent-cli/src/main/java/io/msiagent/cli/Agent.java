@@ -241,7 +241,7 @@ final class Agent {
                         name = "RENEWED"; // a re-acquisition after removal or expiry is a renewal for consumers
                     }
                     if (name.equals("ACQUIRED")) {
-                        metrics.serving(c);
+                        metrics.serving(c, took);
                     } else {
                         metrics.renewed(c, took);
                     }

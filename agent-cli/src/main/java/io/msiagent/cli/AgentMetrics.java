@@ -29,17 +29,18 @@ final class AgentMetrics {
         return credential;
     }
 
-    void serving(MtlsCredential c) {
+    /** The credential served from start on; {@code issuance}: how long issuing it took, or null when it came from the store. */
+    void serving(MtlsCredential c, Duration issuance) {
+        if (issuance != null) {
+            lastRenewalDuration = issuance; // the gauge is "the last issuance", the one at start included
+        }
         credential = c;
         lastProblem = null;
     }
 
     void renewed(MtlsCredential c, Duration duration) {
         renewals.incrementAndGet();
-        if (duration != null) {
-            lastRenewalDuration = duration;
-        }
-        serving(c);
+        serving(c, duration);
     }
 
     void failed(String problem) {
@@ -105,6 +106,10 @@ final class AgentMetrics {
             m.put("ready", false);
             m.put("state", CredentialState.MISSING.name());
             m.put("reason", lastProblem != null ? lastProblem : "no credential held");
+            // the same keys whatever the state, so that a probe reading them finds null rather than nothing
+            m.put("x5tS256", null);
+            m.put("notAfter", null);
+            m.put("renewAt", null);
             return m;
         }
         CredentialState state = c.stateAt(now);
