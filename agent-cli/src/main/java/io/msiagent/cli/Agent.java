@@ -282,13 +282,18 @@ final class Agent {
         Instant now = clock.instant();
         String reason = cause == null ? "unknown" : Failures.describe(cause);
         metrics.failed(reason);
-        Map<String, Object> m = AgentEvents.credential(events.event("RENEWAL_FAILED"), kept);
+        // With nothing held (the credential expired, or its entry was removed) this is an acquisition
+        // that failed, as at start: no credential kept, no time left.
+        Map<String, Object> m = kept == null ? events.event("ACQUIRE_FAILED") : AgentEvents.credential(events.event("RENEWAL_FAILED"), kept);
         m.put("attempt", failedAttempts);
         m.put("reason", reason);
-        m.put("timeLeft", kept == null ? null : AgentEvents.seconds(now, kept.notAfter()));
+        if (kept != null) {
+            m.put("timeLeft", AgentEvents.seconds(now, kept.notAfter()));
+        }
         m.put("nextAttempt", nextAttempt == null ? null : nextAttempt.toString());
         events.emit(m);
-        auditProblem(audit.append(identity, "renewal_failed", kept, trigger != null ? trigger : "renewAt", "failure", null, reason));
+        auditProblem(audit.append(identity, kept == null ? "acquire_failed" : "renewal_failed", kept, trigger != null ? trigger : "renewAt",
+                "failure", null, reason));
     }
 
     private void hookDone(MtlsCredential c, RenewHook.Result result) {

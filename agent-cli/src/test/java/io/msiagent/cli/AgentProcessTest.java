@@ -313,6 +313,22 @@ class AgentProcessTest {
     }
 
     @Test
+    void failuresAfterTheCredentialExpiredAreFailedAcquisitions() throws Exception {
+        try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofSeconds(10)).build())) {
+            Cli cli = new Cli(emu, tmp.resolve("certs"));
+            try (AgentProcess agent = new AgentProcess(cli.env(), cli.storeDir())) {
+                agent.await("ACQUIRED", FIRST_EVENT);
+                emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 1000, Fault.status(400));
+                agent.await("EXPIRED", Duration.ofSeconds(20));
+                JsonNode failed = agent.await("ACQUIRE_FAILED", Duration.ofSeconds(20));
+                assertTrue(failed.get("reason").asText().contains("HTTP 400"), failed::toString);
+                assertFalse(failed.has("timeLeft") || failed.has("x5tS256"), "nothing is held: " + failed);
+                assertEquals(0, agent.terminate(Duration.ofSeconds(5)));
+            }
+        }
+    }
+
+    @Test
     void sigintAlsoExitsZero() throws Exception {
         try (ImdsEmulator emu = ImdsEmulator.start(EmulatorConfig.builder().certLifetime(Duration.ofHours(1)).build())) {
             Cli cli = new Cli(emu, tmp.resolve("certs"));
