@@ -199,6 +199,16 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void aCertificateThatFailsValidationIsExit3AndNamesTheCall() {
+        emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 50, Fault.certificateForOtherKey());
+        Cli.Result r = cli.run("acquire");
+        assertEquals(3, r.code(), r::toString);
+        assertEquals(1, r.err().lines().count(), r::toString);
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("different public key")
+                && r.err().contains("issuecredential HTTP 200, x-ms-client-request-id ") && r.err().contains("x-ms-request-id "), r.err());
+    }
+
+    @Test
     void textOutputAndGlobalOptionsOnEitherSide() {
         Cli.Result r = cli.runExactly("--store-dir", cli.storeDir().toString(), "acquire");
         assertEquals(0, r.code(), r::toString);

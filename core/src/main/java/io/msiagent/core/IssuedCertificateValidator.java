@@ -32,7 +32,21 @@ final class IssuedCertificateValidator {
     private IssuedCertificateValidator() {
     }
 
+    /** As {@link #check}; a refusal also names the call that returned the reply (its request ids), for IMDS support. */
     static X509Certificate validate(IssuedCredential issued, ManagedKey key, Instant now) {
+        try {
+            return check(issued, key, now);
+        } catch (CertificateValidationException e) {
+            if (issued.clientRequestId() == null) {
+                throw e;
+            }
+            throw new CertificateValidationException(e.getMessage() + " (issuecredential HTTP 200, x-ms-client-request-id "
+                    + issued.clientRequestId() + (issued.serverRequestId() != null ? ", x-ms-request-id " + issued.serverRequestId() : "")
+                    + ")", e.getCause());
+        }
+    }
+
+    private static X509Certificate check(IssuedCredential issued, ManagedKey key, Instant now) {
         requireText(issued.clientId(), "client_id");
         requireText(issued.tenantId(), "tenant_id");
         requireText(issued.mtlsAuthenticationEndpoint(), "mtls_authentication_endpoint");

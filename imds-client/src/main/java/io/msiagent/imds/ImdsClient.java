@@ -174,7 +174,7 @@ public final class ImdsClient {
             throw errors.failed(ISSUE, outcome, requestId);
         }
         try {
-            return ImdsReplies.issuedCredential(checkedBody(outcome.reply()));
+            return ImdsReplies.issuedCredential(checkedBody(outcome.reply()), requestId, outcome.serverRequestId());
         } catch (ReplyFormatException e) {
             throw errors.malformed(ISSUE, outcome.reply(), requestId, e.getMessage(), e);
         }

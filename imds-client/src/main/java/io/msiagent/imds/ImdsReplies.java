@@ -29,13 +29,13 @@ final class ImdsReplies {
      * issuecredential: {@code client_id}, {@code tenant_id}, {@code certificate} (base64 of one DER
      * X.509 certificate), {@code identity_type}, {@code mtls_authentication_endpoint}; all required.
      */
-    static IssuedCredential issuedCredential(byte[] body) throws ReplyFormatException {
+    static IssuedCredential issuedCredential(byte[] body, String clientRequestId, String serverRequestId) throws ReplyFormatException {
         JsonReply json = JsonReply.parse(body);
         String clientId = json.requiredString("client_id");
         String tenantId = json.requiredString("tenant_id");
         byte[] certificate = derCertificate(json.requiredString("certificate"));
         return new IssuedCredential(clientId, tenantId, certificate, json.requiredString("identity_type"),
-                json.requiredString("mtls_authentication_endpoint"));
+                json.requiredString("mtls_authentication_endpoint"), clientRequestId, serverRequestId);
     }
 
     private static byte[] derCertificate(String base64) throws ReplyFormatException {

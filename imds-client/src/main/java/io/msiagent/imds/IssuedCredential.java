@@ -6,9 +6,18 @@ import java.util.Objects;
 /**
  * The reply of {@code POST /metadata/identity/issuecredential}. The certificate is DER; it is not
  * yet validated against our key (core does that before anything is published).
+ * {@code clientRequestId} (the {@code x-ms-client-request-id} we sent) and {@code serverRequestId}
+ * (the server's {@code x-ms-request-id}, null when it sent none) name the call for an error about
+ * what it returned; they are not part of equality.
  */
 public record IssuedCredential(String clientId, String tenantId, byte[] certificateDer, String identityType,
-                               String mtlsAuthenticationEndpoint) {
+                               String mtlsAuthenticationEndpoint, String clientRequestId, String serverRequestId) {
+    /** A reply whose request ids are unknown (built outside a call). */
+    public IssuedCredential(String clientId, String tenantId, byte[] certificateDer, String identityType,
+            String mtlsAuthenticationEndpoint) {
+        this(clientId, tenantId, certificateDer, identityType, mtlsAuthenticationEndpoint, null, null);
+    }
+
     public IssuedCredential {
         Objects.requireNonNull(clientId, "clientId");
         Objects.requireNonNull(tenantId, "tenantId");

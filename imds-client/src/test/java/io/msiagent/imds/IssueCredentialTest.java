@@ -3,6 +3,7 @@ package io.msiagent.imds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,12 +68,24 @@ class IssueCredentialTest {
         assertEquals("true", r.getHeaders().get("Metadata"));
         assertTrue(r.getHeaders().get("x-ms-client-request-id")
                 .matches("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"));
+        assertEquals(r.getHeaders().get("x-ms-client-request-id"), c.clientRequestId(), "the reply names the call that returned it");
+        assertEquals("srv-200", c.serverRequestId(), "and the server's id for it");
         assertEquals("application/json; charset=utf-8", r.getHeaders().get("Content-Type"));
         JsonNode body = new ObjectMapper().readTree(r.getBody().utf8());
         assertEquals(List.of("csr", "attestation_token"), iterable(body.fieldNames()));
         assertEquals(Base64.getEncoder().encodeToString(CSR), body.get("csr").textValue());
         assertArrayEquals(CSR, Base64.getDecoder().decode(body.get("csr").textValue()), "standard base64 with padding");
         assertEquals(ATTESTATION, body.get("attestation_token").textValue());
+    }
+
+    @Test
+    void aReplyWithoutTheServersRequestIdHasNone() throws Exception {
+        imds.enqueue(ImdsServer.status(200).addHeader("Content-Type", "application/json").removeHeader("x-ms-request-id")
+                .body(ImdsServer.credentialJson(CERT_B64)).build());
+        IssuedCredential c = client.issueCredential(IdentitySelector.systemAssigned(), CSR, null);
+        assertNull(c.serverRequestId());
+        assertEquals(new IssuedCredential(c.clientId(), c.tenantId(), c.certificateDer(), c.identityType(), c.mtlsAuthenticationEndpoint()),
+                c, "the ids are not part of what was issued");
     }
 
     @Test
