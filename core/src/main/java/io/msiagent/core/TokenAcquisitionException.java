@@ -34,16 +34,19 @@ public class TokenAcquisitionException extends MsiCredentialException {
         }
         m.append(" (client-request-id=").append(e.clientRequestId()).append(", x-ms-request-id=")
                 .append(e.serverRequestId() != null ? e.serverRequestId() : "none").append(")");
-        if (e.getMessage() != null) {
-            m.append(": ").append(e.getMessage());
+        String detail = e.getMessage();
+        if (detail != null) {
+            m.append(": ").append(detail.endsWith(".") ? detail.substring(0, detail.length() - 1) : detail);
         }
         if (reissued) {
             m.append(". The certificate was re-issued once and the request retried; check the identity's permissions.");
         } else if ("invalid_client".equals(e.error())) {
             m.append(". The certificate was not re-issued: one was re-issued for a rejection less than five minutes ago;"
                     + " check the identity's permissions.");
-        } else if (e.status() < 0) {
+        } else if (e.status() < 0 && (detail == null || !detail.contains("Check network access"))) {
             m.append(". Check network access to the token endpoint and that its CA is trusted.");
+        } else {
+            m.append('.');
         }
         return m.toString();
     }

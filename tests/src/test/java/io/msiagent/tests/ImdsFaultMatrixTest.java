@@ -164,6 +164,8 @@ class ImdsFaultMatrixTest {
                 assertInstanceOf(c.cause(), e.getCause(), () -> describe(e));
             }
             assertTrue(e.getMessage().contains(c.messageNames()), () -> "the message names the cause (" + c.messageNames() + "): " + describe(e));
+            assertTrue(!e.getMessage().matches("(?s).*[^.]\\.\\.(\\s.*|$)") && !e.getMessage().matches("(?s).*(Check network access).*\\1.*"),
+                    () -> "no doubled period, no advice twice: " + e.getMessage());
             assertTrue(emu.stats().faultsInjected(c.path()) >= 1, "the fault was exercised");
             Duration retryAfter = c.fault().retryAfter();
             if (retryAfter != null && !c.onTokenEndpoint()) {
