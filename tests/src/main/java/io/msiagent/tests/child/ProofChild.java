@@ -5,9 +5,12 @@ import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.spi.LoadResult;
+import io.msiagent.imds.ImdsClient;
 import io.msiagent.store.linux.LinuxCredentialStore;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.security.cert.X509Certificate;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -25,8 +28,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * stderr) and exits 0, or prints {@code {"error": ...}} and exits 1.
  *
  * <ul>
- * <li>{@code acquire imds= ca= store=}: build a cache, {@code get()}; timings from before
- * {@code builder()} to the usable credential.</li>
+ * <li>{@code acquire imds= ca= store= [ready= startAt=] [readTimeout=PT10S]}: build a cache, {@code get()}; timings from before
+ * {@code builder()} to the usable credential. With {@code ready=DIR startAt=FILE} it first writes
+ * {@code DIR/<pid>} and waits for {@code FILE} to exist: a start barrier for many processes.</li>
  * <li>{@code firsttoken imds= ca= store= [resource=]}: a fresh process's first access token.</li>
  * <li>{@code renew imds= ca= store= timeout=}: acquire, then wait for the background renewal.</li>
  * <li>{@code rotate imds= ca= store= threads= refreshes=}: callers hammer {@code get()} and
@@ -72,10 +76,22 @@ public final class ProofChild {
     }
 
     private static void acquire(long t0, Map<String, String> opts, Map<String, Object> out) throws Exception {
+        if (opts.containsKey("startAt")) {
+            Files.writeString(Path.of(opts.get("ready")).resolve(Long.toString(ProcessHandle.current().pid())), "");
+            Path go = Path.of(opts.get("startAt"));
+            while (!Files.exists(go)) {
+                Thread.sleep(2);
+            }
+        }
         long t1 = System.nanoTime();
         // No extra trusted CA: nothing here calls the token endpoint, and parsing one before t1 would
         // load the JDK's X.509 and provider classes outside the measured span (a user has no CA to parse).
-        MsiCredentialCache cache = Stack.cache(opts.get("imds"), null, Path.of(opts.get("store"))).build();
+        MsiCredentialCache.Builder b = Stack.cache(opts.get("imds"), null, Path.of(opts.get("store")));
+        if (opts.containsKey("readTimeout")) { // an IMDS made slow on purpose must not be retried
+            b.imdsClient(ImdsClient.builder().endpoint(opts.get("imds")).readTimeout(Duration.parse(opts.get("readTimeout")))
+                    .callDeadline(Duration.ofSeconds(60)).build());
+        }
+        MsiCredentialCache cache = b.build();
         long t2 = System.nanoTime();
         MtlsCredential c = cache.get();
         long t3 = System.nanoTime();
