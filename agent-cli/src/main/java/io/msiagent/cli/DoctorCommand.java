@@ -169,16 +169,26 @@ final class DoctorCommand implements Callable<Integer> {
             return Check.pass("store-permissions", linux.directory() + " does not exist yet (it is created 0700 on the first save)");
         }
         boolean error = findings.stream().anyMatch(f -> f.severity() == PermissionFinding.Severity.ERROR);
-        String detail = String.join("; ", findings.stream().map(f -> f.path() + ": " + f.problem() + advice(f, linux.directory())).toList());
+        List<Path> repairedByALoad = List.of(linux.directory(), linux.pemFile(setup.identity()), linux.metadataFile(setup.identity()),
+                linux.pkcs12File(setup.identity()), linux.lockFile(setup.identity()));
+        String detail = String.join("; ", findings.stream().map(f -> f.path() + ": " + f.problem()
+                + advice(f, linux.directory(), repairedByALoad)).toList());
         return error ? Check.fail("store-permissions", detail) : Check.warn("store-permissions", detail);
     }
 
-    /** A too-open mode in the store is repaired by whichever command loads it next; a directory above it is the user's to fix. */
-    private static String advice(PermissionFinding f, java.nio.file.Path storeDir) {
+    /**
+     * A too-open mode on this identity's entry (and the directory) is repaired by whichever command
+     * loads it next; other files in the store (quarantined ones, other identities') and the
+     * directories above it are the user's to fix.
+     */
+    private static String advice(PermissionFinding f, Path storeDir, List<Path> repairedByALoad) {
         if (f.severity() == PermissionFinding.Severity.ERROR) {
             return "";
         }
-        return f.path().startsWith(storeDir) ? " (repaired by the next acquire, token or agent start)"
+        if (repairedByALoad.contains(f.path())) {
+            return " (repaired by the next acquire, token or agent start)";
+        }
+        return f.path().startsWith(storeDir) ? " (not repaired for this identity: chmod 600 it, or remove it)"
                 : " (msi-agent never changes it: fix it, or give the store another --store-dir)";
     }
 

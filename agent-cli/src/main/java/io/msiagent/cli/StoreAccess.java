@@ -42,6 +42,8 @@ final class StoreAccess {
                 requireAccess(file, Files.isReadable(file), "cannot be read by this process");
             }
         }
+        // not read, but every load refuses it as it refuses the PEM (it holds the key too)
+        requireNoError(linux.pkcs12File(identity), examine(linux.pkcs12File(identity), false));
     }
 
     private static List<PermissionFinding> examine(Path path, boolean directory) {

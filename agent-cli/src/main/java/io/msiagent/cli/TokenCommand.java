@@ -34,6 +34,7 @@ final class TokenCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Setup setup = new Setup(root);
+        Commands.refuseAnotherVersionsEntry(setup, setup.store().inspect(setup.identity()));
         try (MsiCredentialCache cache = setup.newCache()) {
             return tokenWith(cache, setup);
         } finally {

@@ -109,15 +109,17 @@ class CredentialCommandsTest {
     }
 
     @Test
-    void acquireAndRenewOnAnotherVersionsEntryIssueNothingAndExit4() throws Exception {
+    void acquireRenewAndTokenOnAnotherVersionsEntryIssueNothingAndExit4() throws Exception {
         assertEquals(0, cli.run("acquire").code());
         // Another msi-agent version, newer, now keeps the entry: this one neither reads nor replaces it.
         Path json = cli.storeDir().resolve("msal_mtls.json");
         String newer = Files.readString(json).replace("\"formatVersion\" : 1", "\"formatVersion\" : 2");
         Files.writeString(json, newer);
         long calls = imdsCalls();
-        for (String command : List.of("acquire", "renew")) {
-            Cli.Result r = cli.run("--json", command);
+        for (List<String> command : List.of(List.of("acquire"), List.of("renew"), List.of("token", "--resource", "https://x"))) {
+            List<String> args = new java.util.ArrayList<>(List.of("--json"));
+            args.addAll(command);
+            Cli.Result r = cli.run(args.toArray(String[]::new));
             assertEquals(4, r.code(), r::toString);
             assertTrue(r.err().startsWith("error: ") && r.err().contains("another msi-agent version")
                     && r.err().contains("nothing was issued"), r::toString);
@@ -206,6 +208,18 @@ class CredentialCommandsTest {
         assertEquals(1, r.err().lines().count(), r::toString);
         assertTrue(r.err().startsWith("error: ") && r.err().contains("different public key")
                 && r.err().contains("issuecredential HTTP 200, x-ms-client-request-id ") && r.err().contains("x-ms-request-id "), r.err());
+    }
+
+    @Test
+    void statusAndAcquireAgreeOnASymlinkedPfx() throws Exception {
+        assertEquals(0, cli.run("acquire").code());
+        Path victim = Files.writeString(tmp.resolve("victim.pfx"), "not ours");
+        Files.createSymbolicLink(cli.storeDir().resolve("msal_mtls.pfx"), victim);
+        for (String command : List.of("status", "acquire")) {
+            Cli.Result r = cli.run(command);
+            assertEquals(4, r.code(), command + ": " + r);
+            assertTrue(r.err().contains("msal_mtls.pfx") && r.err().contains("symbolic link"), r.err());
+        }
     }
 
     @Test

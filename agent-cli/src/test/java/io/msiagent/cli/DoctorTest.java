@@ -100,6 +100,13 @@ class DoctorTest {
         assertTrue(line.contains(pem + ": mode 0644") && line.contains("(repaired by the next acquire, token or agent start)"), line);
         assertTrue(line.contains(parent + ": parent directory is world-writable") && line.contains("msi-agent never changes it"), line);
 
+        Path quarantined = Files.writeString(cli.storeDir().resolve("msal_mtls.pem.corrupt-20261122T000000Z"), "x");
+        Files.setPosixFilePermissions(quarantined, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        String withQuarantined = cli.run("doctor").out().lines().filter(l -> l.contains(" store-permissions: ")).findFirst().orElseThrow();
+        assertTrue(withQuarantined.contains(quarantined + ": mode 0644 gives group/other access; must be 0600 (not repaired for this identity"),
+                withQuarantined);
+        Files.delete(quarantined);
+
         assertEquals(0, cli.run("acquire").code());
         String after = cli.run("doctor").out().lines().filter(l -> l.contains(" store-permissions: ")).findFirst().orElseThrow();
         assertTrue(after.startsWith("WARN") && !after.contains(pem.toString()) && after.contains("msi-agent never changes it"),

@@ -106,6 +106,11 @@ public final class LinuxCredentialStore implements CredentialStore {
         return files(identity).pkcs12();
     }
 
+    /** The identity's lock file ({@code fcntl}-locked while a process re-reads the store and issues). */
+    public Path lockFile(ManagedIdentityId identity) {
+        return files(identity).lock();
+    }
+
     @Override
     public String location(ManagedIdentityId identity) {
         return pemFile(identity).toString();

@@ -115,8 +115,16 @@ final class LockFiles {
     Optional<String> holder(Path lockFile) throws IOException {
         Path key = canonical(lockFile);
         Holder h = HOLDERS.computeIfAbsent(key, k -> new Holder());
-        if (h.inProcess.isHeldByCurrentThread() || !h.inProcess.tryLock()) {
+        if (h.inProcess.isHeldByCurrentThread()) {
+            return Optional.of("this thread (pid " + Pid.CURRENT + ")");
+        }
+        if (!h.inProcess.tryLock()) {
             return Optional.of(holderDescription(h, false)); // and no descriptor of ours is opened and closed under it
+        }
+        PathFacts facts = PathFacts.of(key);
+        if (facts.exists() && (facts.symlink() || !facts.regularFile())) {
+            h.inProcess.unlock();
+            throw new IOException(key + " is not a regular file"); // opening a FIFO would block
         }
         try (FileChannel ch = FileChannel.open(key, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             FileLock probe;
@@ -238,7 +246,7 @@ final class LockFiles {
             }
             String pid = text.substring(4);
             return pid.chars().allMatch(Character::isDigit) && Files.isDirectory(Path.of("/proc", pid)) ? "process " + pid
-                    : "another process (pid unknown: the lock file names " + pid + ", which no longer runs)";
+                    : "another process (pid unknown: the lock file names " + pid + ", which does not run in this pid namespace)";
         } catch (IOException e) {
             return "another process (pid unknown)";
         }

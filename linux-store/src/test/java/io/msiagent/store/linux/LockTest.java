@@ -171,7 +171,7 @@ class LockTest {
         assertEquals(before, Files.getLastModifiedTime(lockFile));
 
         try (StoreLock lock = s.lock(SYSTEM, Duration.ofSeconds(5))) {
-            assertTrue(s.lockHolder(SYSTEM).orElseThrow().contains("this process"), "the holding thread asks");
+            assertTrue(s.lockHolder(SYSTEM).orElseThrow().startsWith("this thread"), "the holding thread asks");
             assertTrue(pool.submit(() -> s.lockHolder(SYSTEM)).get(30, TimeUnit.SECONDS).orElseThrow().contains("this process"));
             // looking did not drop the fcntl lock this JVM holds: another process still cannot take it
             Process other = ChildJvm.start(dir.resolve("other.err"), "hold-lock", dir.toString());
@@ -183,6 +183,16 @@ class LockTest {
                 other.waitFor(30, TimeUnit.SECONDS);
             }
         }
+    }
+
+    @Test
+    void lockHolderRefusesALockFileThatIsNoRegularFileInsteadOfBlockingOnIt() throws Exception {
+        Files.createDirectories(dir);
+        Path fifo = dir.resolve("msal_mtls.lock");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        StoreException e = pool.submit(() -> assertThrows(StoreException.class, () -> store().lockHolder(SYSTEM)))
+                .get(10, TimeUnit.SECONDS); // a FIFO opened for reading would block until a writer came
+        assertTrue(e.problem().contains("is not a regular file"), e.problem());
     }
 
     @Test
@@ -198,7 +208,8 @@ class LockTest {
             // A process that locks without writing its pid (not msi-agent) must not be named by a stale one.
             Files.writeString(dir.resolve("msal_mtls.lock"), "pid 999999999\n");
             StoreException stale = assertThrows(StoreException.class, () -> store().lock(SYSTEM, Duration.ofMillis(300)));
-            assertTrue(stale.problem().contains("pid unknown: the lock file names 999999999, which no longer runs"), stale.problem());
+            assertTrue(stale.problem().contains("pid unknown: the lock file names 999999999, which does not run in this pid namespace"),
+                    stale.problem());
         } finally {
             holder.destroyForcibly(); // SIGKILL: no chance to unlock; the kernel drops its fcntl lock
             assertTrue(holder.waitFor(30, TimeUnit.SECONDS));
