@@ -68,7 +68,7 @@ final class EmulatorCommand implements Callable<Integer> {
             root.io().out().flush();
             return ExitCodes.OK;
         }
-        ImdsEmulator.runForeground(config, root.io().out());
+        ImdsEmulator.runForeground(config, root.io().out(), root.json);
         return ExitCodes.OK;
     }
 

@@ -230,10 +230,15 @@ public final class ImdsEmulator implements AutoCloseable {
      * (Ctrl-C). The CA certificate is written to {@code <caDir>/ca.pem}, or to a temporary file
      * removed at exit, so that {@code MSI_AGENT_TRUST_CA} can name it.
      */
-    public static void runForeground(EmulatorConfig config, PrintStream out) throws IOException {
+    public static void runForeground(EmulatorConfig config, PrintStream out, boolean json) throws IOException {
         try (ImdsEmulator emulator = start(config)) {
             Path caFile = emulator.writeCaFile();
-            emulator.printBanner(out, caFile);
+            if (json) {
+                out.println(io.msiagent.imds.Json.write(emulator.describe(caFile)));
+                out.flush();
+            } else {
+                emulator.printBanner(out, caFile);
+            }
             Thread hook = new Thread(emulator::close, "imds-emulator-shutdown");
             Runtime.getRuntime().addShutdownHook(hook);
             try {
@@ -257,6 +262,31 @@ public final class ImdsEmulator implements AutoCloseable {
         Files.writeString(file, caPem(), StandardCharsets.US_ASCII);
         file.toFile().deleteOnExit();
         return file.toAbsolutePath();
+    }
+
+    /** What the banner says, as one JSON object for scripts (with --port 0 the ports are only known from here). */
+    java.util.Map<String, Object> describe(Path caFile) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("imdsEndpoint", imdsEndpoint());
+        m.put("tokenEndpoint", tokenEndpoint());
+        m.put("controlEndpoint", controlEndpoint());
+        m.put("tenantId", tenantId());
+        java.util.List<Object> ids = new java.util.ArrayList<>();
+        for (EmulatedIdentity id : identities()) {
+            java.util.Map<String, Object> i = new java.util.LinkedHashMap<>();
+            i.put("systemAssigned", id.systemAssigned());
+            i.put("clientId", id.clientId());
+            i.put("objectId", id.objectId());
+            i.put("resourceId", id.resourceId());
+            ids.add(i);
+        }
+        m.put("identities", ids);
+        m.put("certLifetime", config.certLifetime().toString());
+        m.put("requireAttestation", config.requireAttestation());
+        m.put("requireAttestationForPop", config.requireAttestationForPop());
+        m.put("caFile", caFile.toString());
+        m.put("caX5tS256", ca.thumbprint());
+        return m;
     }
 
     void printBanner(PrintStream out, Path caFile) {

@@ -35,7 +35,7 @@ class RunForegroundTest {
         EmulatedIdentity uami = EmulatedIdentity.randomUserAssigned("fg");
         Thread runner = new Thread(() -> {
             try {
-                ImdsEmulator.runForeground(EmulatorConfig.builder().addUserAssigned(uami).build(), out);
+                ImdsEmulator.runForeground(EmulatorConfig.builder().addUserAssigned(uami).build(), out, false);
             } catch (Throwable t) {
                 failure.set(t);
             }
@@ -73,6 +73,37 @@ class RunForegroundTest {
         assertFalse(Files.exists(caFile), "the temporary CA file is removed");
         assertFalse(stillServes(uri, uami.clientId()), "the emulator stopped serving after the interrupt");
         assertNotNull(text);
+    }
+
+    @Test
+    void withJsonItPrintsOneObjectAScriptCanRead() throws Exception {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8);
+        EmulatedIdentity uami = EmulatedIdentity.randomUserAssigned("fg-json");
+        Thread runner = new Thread(() -> {
+            try {
+                ImdsEmulator.runForeground(EmulatorConfig.builder().addUserAssigned(uami).build(), out, true);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, "foreground-emulator-json");
+        runner.start();
+        try {
+            Instant deadline = Instant.now().plus(Duration.ofSeconds(60));
+            while (!buffer.toString(StandardCharsets.UTF_8).contains("\n") && Instant.now().isBefore(deadline) && runner.isAlive()) {
+                Thread.sleep(50);
+            }
+            String text = buffer.toString(StandardCharsets.UTF_8);
+            assertEquals(1, text.lines().count(), "one line, nothing else: " + text);
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
+            assertTrue(j.get("imdsEndpoint").asText().startsWith("http://127.0.0.1:"), text);
+            assertTrue(j.get("tokenEndpoint").asText().endsWith("/" + j.get("tenantId").asText() + "/oauth2/v2.0/token"), text);
+            assertTrue(Files.readString(Path.of(j.get("caFile").asText())).startsWith("-----BEGIN CERTIFICATE-----"));
+            assertTrue(text.contains("\"clientId\":\"" + uami.clientId() + "\""), text);
+        } finally {
+            runner.interrupt();
+            runner.join(Duration.ofSeconds(30).toMillis());
+        }
     }
 
     /**
