@@ -61,6 +61,13 @@ final class EmulatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         EmulatorConfig config = config();
+        if (caDir != null) {
+            try {
+                EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()); // the user's directory: what is wrong there is theirs to fix
+            } catch (IllegalStateException | java.io.UncheckedIOException e) {
+                throw new UsageException("--ca-dir " + caDir + ": " + e.getMessage(), e);
+            }
+        }
         if (printCa) {
             EmulatorCa ca = config.ca() != null ? config.ca()
                     : caDir != null ? EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()) : EmulatorCa.generate(Clock.systemUTC());

@@ -121,12 +121,17 @@ class DemoAndEmulatorCommandTest {
     }
 
     @Test
-    void emulatorRejectsBadSpecs() {
+    void emulatorRejectsBadSpecs() throws Exception {
         Cli cli = new Cli(null, tmp.resolve("unused"));
         Cli.Result fault = cli.runExactly("emulator", "--fault", "kind=teapot");
         assertEquals(64, fault.code(), fault::toString);
         assertTrue(fault.err().contains("teapot"), fault.err());
         assertEquals(64, cli.runExactly("emulator", "--cert-lifetime", "5s").code(), "below the 10 s floor");
         assertEquals(64, cli.runExactly("emulator", "--cert-lifetime", "soon").code());
+        java.nio.file.Path halfCa = java.nio.file.Files.createDirectories(tmp.resolve("half-ca"));
+        java.nio.file.Files.writeString(halfCa.resolve("ca.pem"), "no key beside it");
+        Cli.Result badCa = cli.runExactly("emulator", "--ca-dir", halfCa.toString(), "--print-ca");
+        assertEquals(64, badCa.code(), badCa::toString);
+        assertTrue(badCa.err().startsWith("error: --ca-dir " + halfCa), badCa.err());
     }
 }
