@@ -233,7 +233,7 @@ class StoreFaultTest {
         assertEquals(pemBefore, Files.readString(pem(), StandardCharsets.US_ASCII), "the old entry is intact on disk");
         assertEquals(original.x5tS256(), Proof.storedX5t(dir));
         try (Stream<Path> files = Files.list(dir)) {
-            assertFalse(files.anyMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temp files left behind");
+            assertFalse(files.anyMatch(p -> p.getFileName().toString().contains(".tmp-")), "no temp files left behind");
         }
         emu.reset();
         try (MsiCredentialCache restarted = restart()) {
