@@ -99,6 +99,7 @@ public final class Main {
             }
         }
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setAllowSubcommandsAsOptionParameters(true); // --store-dir status status: a directory may be named like a command
         cl.setParameterExceptionHandler((ex, argv) -> usageError(ex));
         cl.setExecutionStrategy(parseResult -> {
             rejectGlobalOptionsGivenTwice(parseResult);

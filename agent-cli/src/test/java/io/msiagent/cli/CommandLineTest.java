@@ -22,6 +22,13 @@ class CommandLineTest {
     }
 
     @Test
+    void anOptionValueMayBeNamedLikeACommand() {
+        Cli.Result r = cli.runExactly("--json", "--store-dir", "status", "status"); // a relative directory called "status"
+        assertEquals(2, r.code(), r::toString);
+        assertEquals(Path.of("status", "msal_mtls.pem").toAbsolutePath().toString(), r.json().get("store").asText());
+    }
+
+    @Test
     void globalOptionsStandBeforeOrAfterTheCommand() {
         String dir = cli.storeDir().toString();
         Cli.Result before = cli.runExactly("--json", "--store-dir", dir, "status");
