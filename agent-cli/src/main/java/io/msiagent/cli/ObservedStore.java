@@ -7,11 +7,9 @@ import io.msiagent.core.spi.CredentialStore;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.spi.StoreLock;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * The platform store, seen by the CLI: which certificates this process saved (so a credential the
@@ -21,9 +19,18 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 final class ObservedStore implements CredentialStore {
     private final CredentialStore delegate;
-    private final Set<String> saved = ConcurrentHashMap.newKeySet();
-    private final List<MtlsCredential> issued = new CopyOnWriteArrayList<>();
-    private final Map<String, String> notPersisted = new ConcurrentHashMap<>();
+    /**
+     * The last {@link #HISTORY} certificates this process saved or tried to, by x5t#S256, with why the
+     * save failed (null when it did not). Bounded: the agent saves one every renewal, for months; the
+     * questions asked are about the newest ones.
+     */
+    private final Map<String, Saved> history = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Saved> eldest) {
+            return size() > HISTORY;
+        }
+    };
+    static final int HISTORY = 32;
     private final Object gate = new Object();
     private int savesInFlight;
     private boolean closing;
@@ -40,12 +47,16 @@ final class ObservedStore implements CredentialStore {
 
     /** Whether this process saved (issued) the certificate with this x5t#S256. */
     boolean savedHere(String x5tS256) {
-        return saved.contains(x5tS256);
+        synchronized (history) {
+            return history.containsKey(x5tS256);
+        }
     }
 
     /** The credentials this process issued (each one the cache saved or tried to), oldest first. */
     List<MtlsCredential> issuedHere() {
-        return List.copyOf(issued);
+        synchronized (history) {
+            return history.values().stream().map(Saved::credential).toList();
+        }
     }
 
     /**
@@ -54,7 +65,13 @@ final class ObservedStore implements CredentialStore {
      * this process.
      */
     String saveFailure(String x5tS256) {
-        return notPersisted.get(x5tS256);
+        synchronized (history) {
+            Saved saved = history.get(x5tS256);
+            return saved == null ? null : saved.failure();
+        }
+    }
+
+    private record Saved(MtlsCredential credential, String failure) {
     }
 
     /** Lock to save of the last acquisition that saved, or null. */
@@ -86,19 +103,24 @@ final class ObservedStore implements CredentialStore {
             }
             savesInFlight++;
         }
-        saved.add(credential.x5tS256());
-        issued.add(credential);
+        record(credential, null);
         try {
             delegate.save(credential);
             lastAcquisition = Duration.ofNanos(System.nanoTime() - acquisitionStartNanos);
         } catch (StoreException e) {
-            notPersisted.put(credential.x5tS256(), e.getMessage());
+            record(credential, e.getMessage());
             throw e;
         } finally {
             synchronized (gate) {
                 savesInFlight--;
                 gate.notifyAll();
             }
+        }
+    }
+
+    private void record(MtlsCredential credential, String failure) {
+        synchronized (history) {
+            history.put(credential.x5tS256(), new Saved(credential, failure));
         }
     }
 
