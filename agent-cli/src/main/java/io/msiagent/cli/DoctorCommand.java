@@ -188,8 +188,12 @@ final class DoctorCommand implements Callable<Integer> {
         if (repairedByALoad.contains(f.path())) {
             return " (repaired by the next acquire, token or agent start)";
         }
-        return f.path().startsWith(storeDir) ? " (not repaired for this identity: chmod 600 it, or remove it)"
-                : " (msi-agent never changes it: fix it, or give the store another --store-dir)";
+        if (!f.path().startsWith(storeDir)) {
+            return " (msi-agent never changes it: fix it, or give the store another --store-dir)";
+        }
+        String name = f.path().getFileName().toString();
+        return name.contains(".corrupt-") ? " (a quarantined file, never repaired: chmod 600 it, or remove it)"
+                : " (another identity's file: repaired when that identity's credential is next loaded)";
     }
 
     static Check storeLocks(Setup setup) {

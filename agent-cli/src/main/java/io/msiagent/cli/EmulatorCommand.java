@@ -65,7 +65,8 @@ final class EmulatorCommand implements Callable<Integer> {
             try {
                 EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()); // the user's directory: what is wrong there is theirs to fix
             } catch (IllegalStateException | java.io.UncheckedIOException e) {
-                throw new UsageException("--ca-dir " + caDir + ": " + e.getMessage(), e);
+                String why = e.getCause() != null && e.getCause().getMessage() != null ? " (" + e.getCause().getMessage() + ")" : "";
+                throw new UsageException("--ca-dir " + caDir + ": " + e.getMessage() + why, e);
             }
         }
         if (printCa) {

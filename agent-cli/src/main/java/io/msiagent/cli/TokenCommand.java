@@ -5,6 +5,7 @@ import io.msiagent.core.MtlsCredential;
 import io.msiagent.imds.AccessToken;
 import io.msiagent.imds.TokenType;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -65,10 +66,13 @@ final class TokenCommand implements Callable<Integer> {
     /** What the cache issued on the way (a first credential, a re-issue the token endpoint asked for) goes to the audit log. */
     private void auditIssuances(Setup setup) {
         AuditLog audit = AuditLog.beside(setup.auditDirectory());
-        for (MtlsCredential c : setup.store().issuedHere()) {
+        List<MtlsCredential> issued = setup.store().issuedHere();
+        for (MtlsCredential c : issued) {
             String notStored = setup.store().saveFailure(c.x5tS256());
-            String problem = audit.append(setup.identity(), "issued", c, "token", notStored == null ? "success" : "failure", null,
-                    notStored == null ? null : "not persisted: " + notStored);
+            // the store times the last saved acquisition only
+            boolean timed = notStored == null && c == issued.get(issued.size() - 1);
+            String problem = audit.append(setup.identity(), "issued", c, "token", notStored == null ? "success" : "failure",
+                    timed ? setup.store().lastAcquisitionDuration() : null, notStored == null ? null : "not persisted: " + notStored);
             if (problem != null) {
                 root.io().err().println("warning: " + problem);
             }

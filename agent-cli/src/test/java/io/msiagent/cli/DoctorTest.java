@@ -103,7 +103,7 @@ class DoctorTest {
         Path quarantined = Files.writeString(cli.storeDir().resolve("msal_mtls.pem.corrupt-20261122T000000Z"), "x");
         Files.setPosixFilePermissions(quarantined, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
         String withQuarantined = cli.run("doctor").out().lines().filter(l -> l.contains(" store-permissions: ")).findFirst().orElseThrow();
-        assertTrue(withQuarantined.contains(quarantined + ": mode 0644 gives group/other access; must be 0600 (not repaired for this identity"),
+        assertTrue(withQuarantined.contains(quarantined + ": mode 0644 gives group/other access; must be 0600 (a quarantined file, never repaired"),
                 withQuarantined);
         Files.delete(quarantined);
 

@@ -40,9 +40,10 @@ final class IssuedCertificateValidator {
             if (issued.clientRequestId() == null) {
                 throw e;
             }
-            throw new CertificateValidationException(e.getMessage() + " (issuecredential HTTP 200, x-ms-client-request-id "
+            String message = e.getMessage().endsWith(".") ? e.getMessage().substring(0, e.getMessage().length() - 1) : e.getMessage();
+            throw new CertificateValidationException(message + " (issuecredential HTTP 200, x-ms-client-request-id "
                     + issued.clientRequestId() + (issued.serverRequestId() != null ? ", x-ms-request-id " + issued.serverRequestId() : "")
-                    + ")", e.getCause());
+                    + ").", e.getCause());
         }
     }
 

@@ -250,10 +250,10 @@ class ImdsFaultMatrixTest {
             } else if (c.reissues()) {
                 assertEquals(2, emu.stats().certificatesIssued(), "the rejected certificate was re-issued once");
                 assertEquals(current.x5tS256(), stored, "the re-issued credential is served and stored");
-            } else if (c.fault().kind() == Fault.Kind.TLS_REFUSAL) {
-                // The refusal reaches OkHttp as an end of stream, a broken pipe or (rarely, under load) a reset;
-                // a reset counts as the endpoint rejecting our certificate, hence at most one re-issue.
-                assertTrue(emu.stats().certificatesIssued() <= 2, "at most one re-issue: " + emu.stats());
+            } else if (c.fault().kind() == Fault.Kind.TLS_REFUSAL && emu.stats().certificatesIssued() > 1) {
+                // The refusal reaches OkHttp as an end of stream or a broken pipe, or (rarely, under load) as a
+                // reset, which counts as the endpoint rejecting our certificate: then exactly one re-issue.
+                assertEquals(2, emu.stats().certificatesIssued(), "at most one re-issue: " + emu.stats());
                 assertEquals(current.x5tS256(), stored, "what is served is what is stored");
             } else {
                 assertEquals(before.x5tS256(), current.x5tS256(), "a token-endpoint failure does not replace the credential");

@@ -93,9 +93,11 @@ public final class ProofChild {
         }
         MsiCredentialCache cache = b.build();
         long t2 = System.nanoTime();
+        long getStartedAtMillis = System.currentTimeMillis();
         MtlsCredential c = cache.get();
         long t3 = System.nanoTime();
         describe(c, out);
+        out.put("getStartedAtMillis", getStartedAtMillis);
         out.put("buildMillis", (t2 - t1) / 1e6);
         out.put("getMillis", (t3 - t2) / 1e6);
         out.put("builderToCredentialMillis", (t3 - t1) / 1e6);
