@@ -1359,8 +1359,9 @@ public final class MsiCredentialCache implements AutoCloseable {
     /**
      * Protocol §7.6: invalid_client, or a TLS-level failure anywhere in the cause chain, unless it is
      * our side refusing the endpoint's certificate (a {@link CertificateException} in the chain, or a
-     * host name that does not match): a new certificate of ours cannot fix that, and MSAL.NET's re-mint on it replaced a good
-     * credential on every token call to an endpoint whose CA was not trusted.
+     * host name that does not match): a new certificate of ours cannot fix that, and re-minting on it
+     * (as MSAL.NET does) replaced a good credential on every token call to an endpoint whose CA was
+     * not trusted.
      */
     static boolean isRemediable(TokenEndpointException e) {
         if ("invalid_client".equals(e.error())) {

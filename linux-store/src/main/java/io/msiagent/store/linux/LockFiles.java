@@ -121,23 +121,27 @@ final class LockFiles {
         if (!h.inProcess.tryLock()) {
             return Optional.of(holderDescription(h, false)); // and no descriptor of ours is opened and closed under it
         }
-        PathFacts facts = PathFacts.of(key);
-        if (facts.exists() && (facts.symlink() || !facts.regularFile())) {
-            h.inProcess.unlock();
-            throw new IOException(key + " is not a regular file"); // opening a FIFO would block
-        }
-        try (FileChannel ch = FileChannel.open(key, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            FileLock probe;
-            try {
-                probe = ch.tryLock(0, Long.MAX_VALUE, true);
-            } catch (OverlappingFileLockException e) {
-                probe = null; // this JVM holds it through another path (a hard link)
-            }
-            if (probe != null) {
-                probe.release();
+        try {
+            PathFacts facts = PathFacts.of(key);
+            if (!facts.exists()) {
                 return Optional.empty();
             }
-            return Optional.of(describeRecorded(ch));
+            if (facts.symlink() || !facts.regularFile()) {
+                throw new IOException(key + " is not a regular file"); // opening a FIFO would block
+            }
+            try (FileChannel ch = FileChannel.open(key, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                FileLock probe;
+                try {
+                    probe = ch.tryLock(0, Long.MAX_VALUE, true);
+                } catch (OverlappingFileLockException e) {
+                    probe = null; // this JVM holds it through another path (a hard link)
+                }
+                if (probe != null) {
+                    probe.release();
+                    return Optional.empty();
+                }
+                return Optional.of(describeRecorded(ch));
+            }
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } finally {
