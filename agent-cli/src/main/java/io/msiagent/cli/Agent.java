@@ -285,9 +285,10 @@ final class Agent {
         Instant now = clock.instant();
         String reason = cause == null ? "unknown" : Failures.describe(cause);
         metrics.failed(reason);
-        // With nothing held (the credential expired, or its entry was removed) this is an acquisition
-        // that failed, as at start: no credential kept, no time left.
-        Map<String, Object> m = kept == null ? events.event("ACQUIRE_FAILED") : AgentEvents.credential(events.event("RENEWAL_FAILED"), kept);
+        // With nothing held (the credential expired) this is an acquisition that failed, as at start:
+        // no credential kept, no time left.
+        Map<String, Object> m = kept == null ? events.event("ACQUIRE_FAILED")
+                : AgentEvents.credential(events.event("RENEWAL_FAILED"), kept);
         m.put("attempt", failedAttempts);
         m.put("reason", reason);
         if (kept != null) {

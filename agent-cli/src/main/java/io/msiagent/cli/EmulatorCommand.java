@@ -61,17 +61,17 @@ final class EmulatorCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         EmulatorConfig config = config();
+        EmulatorCa fromDir = null;
         if (caDir != null) {
             try {
-                EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()); // the user's directory: what is wrong there is theirs to fix
+                fromDir = EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()); // the user's directory: what is wrong there is theirs to fix
             } catch (IllegalStateException | java.io.UncheckedIOException e) {
                 String why = e.getCause() != null && e.getCause().getMessage() != null ? " (" + e.getCause().getMessage() + ")" : "";
                 throw new UsageException("--ca-dir " + caDir + ": " + e.getMessage() + why, e);
             }
         }
         if (printCa) {
-            EmulatorCa ca = config.ca() != null ? config.ca()
-                    : caDir != null ? EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()) : EmulatorCa.generate(Clock.systemUTC());
+            EmulatorCa ca = fromDir != null ? fromDir : EmulatorCa.generate(Clock.systemUTC());
             root.io().out().print(ca.caPem());
             root.io().out().flush();
             return ExitCodes.OK;
