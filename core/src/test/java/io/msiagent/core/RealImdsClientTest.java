@@ -214,6 +214,8 @@ class RealImdsClientTest {
         TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken("https://management.azure.com"));
         assertEquals(-1, e.tokenEndpointException().status());
         assertEquals(0, tokenServer.getRequestCount(), "no request reached a server whose CA is not trusted");
-        assertEquals(2, issuedKeys.size(), "the TLS failure triggered exactly one re-issuance (protocol 7.6), then gave up");
+        assertEquals(1, issuedKeys.size(), "our trust manager refused the endpoint: a new certificate of ours cannot fix that,"
+                + " so nothing was re-issued (protocol 7.6 re-mints for TLS failures the endpoint caused)");
+        assertTrue(!e.getMessage().contains("re-issued") && e.getMessage().contains("its CA is trusted"), e.getMessage());
     }
 }
