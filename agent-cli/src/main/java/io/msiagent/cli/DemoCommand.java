@@ -72,9 +72,10 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         out = root.io().out();
+        EmulatorConfig config = emulatorConfig(); // a bad --cert-lifetime is refused before anything is printed or made
         CredentialStore given = givenStore();
         if (given != null) {
-            return runInGivenStore(given);
+            return runInGivenStore(given, config);
         }
         out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator");
         out.println();
@@ -92,7 +93,7 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(cleanup);
         int code;
         try {
-            code = runSteps(Setup.openStore(tmp.resolve("certs"), root.io(), false));
+            code = runSteps(Setup.openStore(tmp.resolve("certs"), root.io(), false), config);
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
@@ -130,7 +131,7 @@ final class DemoCommand implements Callable<Integer> {
      * identity (or a corrupt one the demo would quarantine), so that it never replaces anything; the
      * demo's credential is left there.
      */
-    private int runInGivenStore(CredentialStore store) {
+    private int runInGivenStore(CredentialStore store, EmulatorConfig config) {
         ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
         String where = store instanceof LinuxCredentialStore linux ? linux.directory().toString() : store.location(identity);
         StoreAccess.requireReadable(store, identity);
@@ -146,20 +147,22 @@ final class DemoCommand implements Callable<Integer> {
         }
         out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator, in the store " + where);
         out.println();
-        int code = runSteps(store);
+        int code = runSteps(store, config);
         out.println();
         out.println("The demo's credential stays in " + store.location(identity) + " (issued by the demo's throwaway CA; remove it with:"
                 + " msi-agent clear --store-dir " + where + ")");
         return verdict(code);
     }
 
-    private int runSteps(CredentialStore store) {
-        EmulatorConfig config;
+    private EmulatorConfig emulatorConfig() {
         try {
-            config = EmulatorConfig.builder().certLifetime(certLifetime).build();
+            return EmulatorConfig.builder().certLifetime(certLifetime).build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage(), e);
         }
+    }
+
+    private int runSteps(CredentialStore store, EmulatorConfig config) {
         ManagedIdentityId identity = ManagedIdentityId.systemAssigned();
         try (ImdsEmulator emu = startEmulator(config)) {
             ImdsClient imds = ImdsClient.builder().endpoint(emu.imdsEndpoint()).build();

@@ -100,6 +100,14 @@ class DemoAndEmulatorCommandTest {
     }
 
     @Test
+    void demoRefusesABadCertLifetimeBeforeItStarts() {
+        Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo", "--cert-lifetime", "5s");
+        assertEquals(64, r.code(), r::toString);
+        assertEquals("", r.out(), "nothing started, nothing to clean up");
+        assertEquals(1, r.err().lines().count(), r::toString);
+    }
+
+    @Test
     void demoHelpStatesWhereItsStoreIs() {
         Cli.Result help = new Cli(null, tmp.resolve("unused")).runExactly("demo", "--help");
         assertEquals(0, help.code(), help::toString);
