@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msiagent.cli.emulator.EmulatorPath;
+import io.msiagent.cli.emulator.Fault;
 import io.msiagent.cli.emulator.ImdsEmulator;
 import io.msiagent.tests.child.ChildJvm;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,17 +35,31 @@ class AgentTest {
         try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1))) {
             Path ca = Proof.caFile(emu, tmp);
             Path store = tmp.resolve("store");
+            // As in MultiProcessTest: the 16 wait at a barrier, released as the agent starts, and the one issuance
+            // takes three seconds, so all of them are inside get() while one process holds the lock and issues.
+            Path ready = Files.createDirectory(tmp.resolve("ready"));
+            Path go = tmp.resolve("go");
+            emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 1, Fault.delay(Duration.ofSeconds(3)));
+            List<ChildJvm> children = new ArrayList<>();
+            for (int i = 0; i < MultiProcessTest.PROCESSES; i++) {
+                List<String> args = new ArrayList<>(Proof.childArgs("acquire", emu, ca, store));
+                args.addAll(List.of("ready=" + ready, "startAt=" + go, "readTimeout=PT20S"));
+                children.add(Proof.child(tmp, args));
+            }
+            MultiProcessTest.awaitFiles(ready, MultiProcessTest.PROCESSES);
             try (AgentProcess agent = AgentProcess.start(tmp, emu, ca, store)) {
-                List<ChildJvm> children = new ArrayList<>();
-                for (int i = 0; i < MultiProcessTest.PROCESSES; i++) {
-                    children.add(Proof.child(tmp, Proof.childArgs("acquire", emu, ca, store)));
-                }
+                Files.writeString(go, "");
                 Set<String> thumbprints = new HashSet<>();
+                long lastStart = 0;
                 for (ChildJvm c : children) {
-                    thumbprints.add(Proof.parse(c, c.await(240)).get("x5t").asText());
+                    JsonNode r = Proof.parse(c, c.await(240));
+                    thumbprints.add(r.get("x5t").asText());
+                    lastStart = Math.max(lastStart, r.get("getStartedAtMillis").asLong());
                 }
                 JsonNode acquired = agent.await(e -> "ACQUIRED".equals(e.path("event").asText()), 1, Duration.ofSeconds(120)).get(0);
                 thumbprints.add(acquired.get("x5tS256").asText());
+                long saved = Files.getLastModifiedTime(store.resolve("msal_mtls.pem")).toMillis();
+                assertTrue(lastStart < saved, "every library process called get() before the credential was saved");
                 assertEquals(1, thumbprints.size(), "agent and 16 processes hold one credential: " + thumbprints);
                 assertEquals(1, emu.stats().certificatesIssued(), "exactly one issuance: " + emu.stats());
                 assertEquals(1, emu.stats().calls(EmulatorPath.ISSUE_CREDENTIAL));

@@ -48,11 +48,7 @@ class MultiProcessTest {
                 args.addAll(List.of("ready=" + ready, "startAt=" + go, "readTimeout=PT20S"));
                 children.add(Proof.child(tmp, args));
             }
-            long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
-            while (count(ready) < PROCESSES && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-            }
-            assertEquals(PROCESSES, count(ready), "every JVM reached the barrier");
+            awaitFiles(ready, PROCESSES);
             Files.writeString(go, "");
             Set<String> thumbprints = new HashSet<>();
             long lastStart = 0;
@@ -129,6 +125,15 @@ class MultiProcessTest {
                         + " distinct stored=" + distinct.size() + " files left: " + files.map(p -> p.getFileName().toString()).toList());
             }
         }
+    }
+
+    /** Until {@code dir} holds {@code n} files (each child at the barrier writes one), at most 240 s. */
+    static void awaitFiles(Path dir, int n) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+        while (count(dir) < n && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(n, count(dir), "every JVM reached the barrier");
     }
 
     private static long count(Path dir) throws Exception {
