@@ -270,8 +270,7 @@ final class Agent {
                     m.put("reason", "no successor before notAfter; acquiring from scratch");
                     events.emit(m);
                     auditProblem(audit.append(identity, "expired", c, "notAfter", "failure", null, null));
-                    // what follows is an acquisition from scratch: its attempts count from 1, as at start
-                    failedAttempts = 0;
+                    // what follows is an acquisition from scratch; its attempts keep counting, as the cache's back-off does
                     trigger = "expired";
                 }
                 default -> {

@@ -192,8 +192,14 @@ final class DoctorCommand implements Callable<Integer> {
             return " (msi-agent never changes it: fix it, or give the store another --store-dir)";
         }
         String name = f.path().getFileName().toString();
-        return name.contains(".corrupt-") ? " (a quarantined file, never repaired: chmod 600 it, or remove it)"
-                : " (another identity's file: repaired when that identity's credential is next loaded)";
+        if (name.contains(".corrupt-")) {
+            return " (a quarantined file, never repaired: chmod 600 it, or remove it)";
+        }
+        if (name.endsWith(".pem") || name.endsWith(".json") || name.endsWith(".pfx")) {
+            return " (another identity's entry: repaired when that identity's credential is next loaded)";
+        }
+        return name.endsWith(".lock") ? " (another identity's lock: repaired when that identity's lock is next taken)"
+                : " (not one msi-agent repairs: chmod 600 it, or remove it)";
     }
 
     static Check storeLocks(Setup setup) {

@@ -66,7 +66,7 @@ final class EmulatorCommand implements Callable<Integer> {
             try {
                 fromDir = EmulatorCa.loadOrCreate(caDir, Clock.systemUTC()); // the user's directory: what is wrong there is theirs to fix
             } catch (IllegalStateException | java.io.UncheckedIOException e) {
-                String why = e.getCause() != null && e.getCause().getMessage() != null ? " (" + e.getCause().getMessage() + ")" : "";
+                String why = e.getCause() != null ? " (" + e.getCause() + ")" : ""; // the exception's type: often its message is just the path
                 throw new UsageException("--ca-dir " + caDir + ": " + e.getMessage() + why, e);
             }
         }

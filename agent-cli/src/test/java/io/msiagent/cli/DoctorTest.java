@@ -106,6 +106,11 @@ class DoctorTest {
         assertTrue(withQuarantined.contains(quarantined + ": mode 0644 gives group/other access; must be 0600 (a quarantined file, never repaired"),
                 withQuarantined);
         Files.delete(quarantined);
+        Path backup = Files.writeString(cli.storeDir().resolve("msal_mtls.pem.bak"), "x");
+        Files.setPosixFilePermissions(backup, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        String withBackup = cli.run("doctor").out().lines().filter(l -> l.contains(" store-permissions: ")).findFirst().orElseThrow();
+        assertTrue(withBackup.contains(backup + ": mode 0644 gives group/other access; must be 0600 (not one msi-agent repairs"), withBackup);
+        Files.delete(backup);
 
         assertEquals(0, cli.run("acquire").code());
         String after = cli.run("doctor").out().lines().filter(l -> l.contains(" store-permissions: ")).findFirst().orElseThrow();
