@@ -43,7 +43,9 @@ final class AcquireCommand implements Callable<Integer> {
         long start = System.nanoTime();
         // A credential due for renewal is read first, so that no cache with the full budget (whose
         // timers would start renewing it at once) is ever built for it.
-        MtlsCredential c = storedAndDue(setup);
+        LoadResult stored = setup.store().inspect(setup.identity());
+        Commands.refuseAnotherVersionsEntry(setup, stored);
+        MtlsCredential c = dueForRenewal(stored);
         Source source = Source.STORE;
         if (c == null) {
             try (MsiCredentialCache cache = setup.newCache()) {
@@ -74,10 +76,8 @@ final class AcquireCommand implements Callable<Integer> {
         return Commands.printIssued(root, setup, c, source, reason, notStored);
     }
 
-    /** The stored credential when it is due for renewal and still valid (read-only); otherwise null. */
-    private static MtlsCredential storedAndDue(Setup setup) {
-        LoadResult r = setup.store().inspect(setup.identity());
-        Commands.refuseAnotherVersionsEntry(setup, r);
+    /** The stored credential when it is due for renewal and still valid; otherwise null. */
+    private static MtlsCredential dueForRenewal(LoadResult r) {
         MtlsCredential stored = r.credential().orElse(null);
         return stored != null && stored.stateAt(Instant.now()) == CredentialState.RENEW_DUE ? stored : null;
     }

@@ -38,17 +38,18 @@ class AgentTest {
             // As in MultiProcessTest: the 16 wait at a barrier, released as the agent starts, and the one issuance
             // takes three seconds, so all of them are inside get() while one process holds the lock and issues.
             Path ready = Files.createDirectory(tmp.resolve("ready"));
-            Path go = tmp.resolve("go");
             emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 1, Fault.delay(Duration.ofSeconds(3)));
             List<ChildJvm> children = new ArrayList<>();
             for (int i = 0; i < MultiProcessTest.PROCESSES; i++) {
                 List<String> args = new ArrayList<>(Proof.childArgs("acquire", emu, ca, store));
-                args.addAll(List.of("ready=" + ready, "startAt=" + go, "readTimeout=PT20S"));
+                args.addAll(List.of("ready=" + ready, "readTimeout=PT20S"));
                 children.add(Proof.child(tmp, args));
             }
             MultiProcessTest.awaitFiles(ready, MultiProcessTest.PROCESSES);
             try (AgentProcess agent = AgentProcess.start(tmp, emu, ca, store)) {
-                Files.writeString(go, "");
+                for (ChildJvm c : children) {
+                    c.signal();
+                }
                 Set<String> thumbprints = new HashSet<>();
                 long lastStart = 0;
                 for (ChildJvm c : children) {

@@ -40,16 +40,17 @@ class MultiProcessTest {
             // Started together: each JVM waits at a barrier until all are up, and the one issuance takes
             // three seconds, so every process is inside get() while another holds the lock and issues.
             Path ready = Files.createDirectory(tmp.resolve("ready"));
-            Path go = tmp.resolve("go");
             emu.faults().next(EmulatorPath.ISSUE_CREDENTIAL, 1, Fault.delay(Duration.ofSeconds(3)));
             List<ChildJvm> children = new ArrayList<>();
             for (int i = 0; i < PROCESSES; i++) {
                 List<String> args = new ArrayList<>(Proof.childArgs("acquire", emu, ca, store));
-                args.addAll(List.of("ready=" + ready, "startAt=" + go, "readTimeout=PT20S"));
+                args.addAll(List.of("ready=" + ready, "readTimeout=PT20S"));
                 children.add(Proof.child(tmp, args));
             }
             awaitFiles(ready, PROCESSES);
-            Files.writeString(go, "");
+            for (ChildJvm c : children) {
+                c.signal();
+            }
             Set<String> thumbprints = new HashSet<>();
             long lastStart = 0;
             for (ChildJvm c : children) {

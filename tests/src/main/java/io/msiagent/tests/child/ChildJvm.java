@@ -72,6 +72,12 @@ public final class ChildJvm {
         return process.pid();
     }
 
+    /** Writes one byte to the child's stdin: the start signal a child waiting at a barrier reads. */
+    public void signal() throws IOException {
+        process.getOutputStream().write('\n');
+        process.getOutputStream().flush();
+    }
+
     /** Waits up to {@code seconds}; kills and throws when the child does not finish. Returns stdout. */
     public String await(long seconds) throws IOException, InterruptedException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {

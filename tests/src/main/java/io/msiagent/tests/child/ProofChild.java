@@ -28,9 +28,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * stderr) and exits 0, or prints {@code {"error": ...}} and exits 1.
  *
  * <ul>
- * <li>{@code acquire imds= ca= store= [ready= startAt=] [readTimeout=PT10S]}: build a cache, {@code get()}; timings from before
- * {@code builder()} to the usable credential. With {@code ready=DIR startAt=FILE} it first writes
- * {@code DIR/<pid>} and waits for {@code FILE} to exist: a start barrier for many processes.</li>
+ * <li>{@code acquire imds= ca= store= [ready=] [readTimeout=PT10S]}: build a cache, {@code get()}; timings from before
+ * {@code builder()} to the usable credential. With {@code ready=DIR} it first writes {@code DIR/<pid>}
+ * and waits for a byte on stdin: a start barrier for many processes ({@link ChildJvm#signal}).</li>
  * <li>{@code firsttoken imds= ca= store= [resource=]}: a fresh process's first access token.</li>
  * <li>{@code renew imds= ca= store= timeout=}: acquire, then wait for the background renewal.</li>
  * <li>{@code rotate imds= ca= store= threads= refreshes=}: callers hammer {@code get()} and
@@ -76,12 +76,9 @@ public final class ProofChild {
     }
 
     private static void acquire(long t0, Map<String, String> opts, Map<String, Object> out) throws Exception {
-        if (opts.containsKey("startAt")) {
+        if (opts.containsKey("ready")) {
             Files.writeString(Path.of(opts.get("ready")).resolve(Long.toString(ProcessHandle.current().pid())), "");
-            Path go = Path.of(opts.get("startAt"));
-            while (!Files.exists(go)) {
-                Thread.sleep(2);
-            }
+            System.in.read(); // blocks until the parent writes the start signal (or closes stdin)
         }
         long t1 = System.nanoTime();
         // No extra trusted CA: nothing here calls the token endpoint, and parsing one before t1 would
