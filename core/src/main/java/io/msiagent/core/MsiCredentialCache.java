@@ -649,6 +649,26 @@ public final class MsiCredentialCache implements AutoCloseable {
         launch(f);
     }
 
+    /**
+     * Re-issues in place of {@code bad}, which stays current until its successor is published (as a
+     * certificate the token endpoint rejects does); a failure retries in the background like a renewal's.
+     */
+    private void replaceInBackground(Published bad) {
+        Flight f;
+        synchronized (stateLock) {
+            if (closed || current != bad) {
+                return;
+            }
+            if (flight != null) {
+                renewalPending = true;
+                return;
+            }
+            f = new Flight(Mode.RENEW, bad.x5tS256, true);
+            flight = f;
+        }
+        launch(f);
+    }
+
     /** A retry after failed background attempts; after expiry it acquires from scratch. */
     private void retryInBackground() {
         Flight f;
@@ -758,6 +778,16 @@ public final class MsiCredentialCache implements AutoCloseable {
                 Thread.currentThread().interrupt();
             } finally {
                 f.result.complete(published);
+            }
+            if (!f.issued) {
+                // A stored credential is served before its key and certificates become JDK objects (the JCA's
+                // start-up is no part of a cold start): decode them now, so the first handshake finds them ready.
+                try {
+                    published.credential.decode();
+                } catch (IllegalStateException e) {
+                    log().error("Stored credential {} of {} cannot be used; replacing it: {}", published.x5tS256, identity, e.getMessage());
+                    replaceInBackground(published);
+                }
             }
             if (f.issued) {
                 prepareSpareKey();

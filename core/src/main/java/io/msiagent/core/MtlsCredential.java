@@ -1,8 +1,6 @@
 package io.msiagent.core;
 
 import io.msiagent.core.spi.RsaPssCapability;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
@@ -21,8 +19,12 @@ import java.util.Optional;
  */
 public final class MtlsCredential {
     private final ManagedIdentityId identity;
+    /** Null when the chain and key come {@link #encoded} (a credential loaded from a store). */
     private final List<X509Certificate> chain;
     private final PrivateKey privateKey;
+    private final EncodedKeyAndCertificate encoded;
+    private final Instant notBefore;
+    private final Instant notAfter;
     private final String clientId;
     private final String tenantId;
     private final String tokenEndpoint;
@@ -34,11 +36,22 @@ public final class MtlsCredential {
 
     private MtlsCredential(Builder b) {
         this.identity = Objects.requireNonNull(b.identity, "identity");
-        this.chain = List.copyOf(Objects.requireNonNull(b.chain, "chain"));
-        if (chain.isEmpty()) {
-            throw new IllegalArgumentException("chain must hold at least the leaf certificate");
+        if (b.encoded != null) {
+            this.encoded = b.encoded;
+            this.chain = null;
+            this.privateKey = null;
+            this.notBefore = encoded.notBefore();
+            this.notAfter = encoded.notAfter();
+        } else {
+            this.encoded = null;
+            this.chain = List.copyOf(Objects.requireNonNull(b.chain, "chain"));
+            if (chain.isEmpty()) {
+                throw new IllegalArgumentException("chain must hold at least the leaf certificate");
+            }
+            this.privateKey = Objects.requireNonNull(b.privateKey, "privateKey");
+            this.notBefore = chain.get(0).getNotBefore().toInstant();
+            this.notAfter = chain.get(0).getNotAfter().toInstant();
         }
-        this.privateKey = Objects.requireNonNull(b.privateKey, "privateKey");
         this.clientId = requireText(b.clientId, "clientId");
         this.tenantId = requireText(b.tenantId, "tenantId");
         this.tokenEndpoint = requireText(b.tokenEndpoint, "tokenEndpoint");
@@ -46,7 +59,7 @@ public final class MtlsCredential {
         this.keyProtection = Objects.requireNonNull(b.keyProtection, "keyProtection");
         this.attested = b.attested;
         this.generation = b.generation;
-        this.x5tS256 = b.x5tS256 != null ? b.x5tS256 : x5tS256(chain.get(0));
+        this.x5tS256 = b.x5tS256 != null ? b.x5tS256 : encoded != null ? encoded.x5tS256() : x5tS256(chain.get(0));
     }
 
     private static String requireText(String s, String name) {
@@ -67,6 +80,7 @@ public final class MtlsCredential {
         b.identity = identity;
         b.chain = chain;
         b.privateKey = privateKey;
+        b.encoded = encoded;
         b.clientId = clientId;
         b.tenantId = tenantId;
         b.tokenEndpoint = tokenEndpoint;
@@ -86,9 +100,8 @@ public final class MtlsCredential {
     /** base64url (no padding) of SHA-256 over the DER certificate: RFC 8705's {@code x5t#S256}. */
     public static String x5tS256(X509Certificate certificate) {
         try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
-        } catch (NoSuchAlgorithmException | CertificateEncodingException e) {
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(Sha256.digest(certificate.getEncoded()));
+        } catch (CertificateEncodingException e) {
             throw new IllegalStateException("cannot hash certificate", e);
         }
     }
@@ -97,18 +110,30 @@ public final class MtlsCredential {
         return identity;
     }
 
-    /** The leaf certificate. */
+    /**
+     * The leaf certificate. A credential loaded from a store decodes its certificates and key into
+     * JDK objects at the first call of this, {@link #chain()} or {@link #privateKey()}; the cache
+     * that loaded it starts that in the background as soon as it has served it.
+     */
     public X509Certificate certificate() {
-        return chain.get(0);
+        return chain().get(0);
     }
 
     /** Leaf first, then any intermediates IMDS sent. */
     public List<X509Certificate> chain() {
-        return chain;
+        return encoded != null ? encoded.chain() : chain;
     }
 
     public PrivateKey privateKey() {
-        return privateKey;
+        return encoded != null ? encoded.privateKey() : privateKey;
+    }
+
+    /** Decodes the certificates and key of a credential loaded from a store now, if that has not happened yet. */
+    void decode() {
+        if (encoded != null) {
+            encoded.privateKey();
+            encoded.chain();
+        }
     }
 
     /** The canonical client id to send to the token endpoint (from issuecredential). */
@@ -126,11 +151,11 @@ public final class MtlsCredential {
     }
 
     public Instant notBefore() {
-        return certificate().getNotBefore().toInstant();
+        return notBefore;
     }
 
     public Instant notAfter() {
-        return certificate().getNotAfter().toInstant();
+        return notAfter;
     }
 
     /** When renewal is due: decided once per certificate (jitter included) and stored with it. */
@@ -152,7 +177,7 @@ public final class MtlsCredential {
      * keys), since TLS 1.3 allows only PSS for an RSA client's CertificateVerify.
      */
     public boolean supportsTls13ClientAuth() {
-        return RsaPssCapability.canSignRsaPss(privateKey);
+        return RsaPssCapability.canSignRsaPss(privateKey());
     }
 
     /**
@@ -165,7 +190,7 @@ public final class MtlsCredential {
             return Optional.empty();
         }
         return Optional.of("TLS 1.2 only (no TLS 1.3 client authentication): "
-                + ((RsaPssCapability) privateKey).rsaPssLimitation());
+                + ((RsaPssCapability) privateKey()).rsaPssLimitation());
     }
 
     /** Monotonically increasing per cache; 0 for a credential not yet published. */
@@ -209,6 +234,7 @@ public final class MtlsCredential {
         private ManagedIdentityId identity;
         private List<X509Certificate> chain;
         private PrivateKey privateKey;
+        private EncodedKeyAndCertificate encoded;
         private String clientId;
         private String tenantId;
         private String tokenEndpoint;
@@ -228,12 +254,26 @@ public final class MtlsCredential {
 
         public Builder chain(List<X509Certificate> chain) {
             this.chain = chain;
+            this.encoded = null;
             this.x5tS256 = null;
             return this;
         }
 
         public Builder privateKey(PrivateKey privateKey) {
             this.privateKey = privateKey;
+            this.encoded = null;
+            return this;
+        }
+
+        /**
+         * The key and certificate as a store holds them, instead of {@link #chain} and {@link #privateKey}:
+         * decoded into JDK objects at their first use, so that serving a stored credential needs no JCA.
+         */
+        public Builder encoded(EncodedKeyAndCertificate encoded) {
+            this.encoded = encoded;
+            this.chain = null;
+            this.privateKey = null;
+            this.x5tS256 = null;
             return this;
         }
 

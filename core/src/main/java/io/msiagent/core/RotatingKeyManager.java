@@ -72,7 +72,7 @@ final class RotatingKeyManager extends X509ExtendedKeyManager {
     @Override
     public X509Certificate[] getCertificateChain(String alias) {
         Published p = cache.publishedFor(alias);
-        return p == null ? null : p.chain.clone();
+        return p == null ? null : p.credential.chain().toArray(new X509Certificate[0]);
     }
 
     @Override

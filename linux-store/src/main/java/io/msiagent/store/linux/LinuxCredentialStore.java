@@ -1,5 +1,6 @@
 package io.msiagent.store.linux;
 
+import io.msiagent.core.EncodedKeyAndCertificate;
 import io.msiagent.core.KeyMatch;
 import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MtlsCredential;
@@ -382,11 +383,29 @@ public final class LinuxCredentialStore implements CredentialStore {
             } catch (PemCodec.MalformedPemException e) {
                 return corrupt(f.pem(), e.getMessage());
             }
-            X509Certificate leaf = pem.chain().get(0);
-            if (!KeyMatch.matches(leaf.getPublicKey(), pem.privateKey())) {
-                return corrupt(f.pem(), "the private key does not belong to the certificate");
+            // The usual entry (what IMDS issues: one certificate) is checked without the JCA and decoded at
+            // first use; the thumbprint lookup below is part of that check (EncodedKeyAndCertificate).
+            // Anything else is decoded here, and the JDK's decoders judge it.
+            MtlsCredential.Builder keyAndChain = MtlsCredential.builder();
+            String x5t;
+            Optional<EncodedKeyAndCertificate> encoded = encoded(pem);
+            if (encoded.isPresent()) {
+                keyAndChain.encoded(encoded.get());
+                x5t = encoded.get().x5tS256();
+            } else {
+                PemCodec.Decoded decoded;
+                try {
+                    decoded = pem.decodeWithJdk();
+                } catch (PemCodec.MalformedPemException e) {
+                    return corrupt(f.pem(), e.getMessage());
+                }
+                X509Certificate leaf = decoded.chain().get(0);
+                if (!KeyMatch.matches(leaf.getPublicKey(), decoded.privateKey())) {
+                    return corrupt(f.pem(), "the private key does not belong to the certificate");
+                }
+                keyAndChain.chain(decoded.chain()).privateKey(decoded.privateKey());
+                x5t = MtlsCredential.x5tS256(leaf);
             }
-            String x5t = MtlsCredential.x5tS256(leaf);
             if (metaBytes == null) {
                 mismatch = "metadata file is missing";
                 continue;
@@ -403,7 +422,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 continue;
             }
             try {
-                return new Read(credential(identity, pem, entry.get()), null, false);
+                return new Read(credential(identity, keyAndChain, entry.get()), null, false);
             } catch (IllegalArgumentException | NullPointerException e) {
                 return corrupt(f.metadata(), "incomplete entry: " + e.getMessage());
             }
@@ -411,15 +430,18 @@ public final class LinuxCredentialStore implements CredentialStore {
         return corrupt(f.pem(), mismatch);
     }
 
+    private static Optional<EncodedKeyAndCertificate> encoded(PemCodec.Contents pem) {
+        return pem.certificates().size() == 1 ? EncodedKeyAndCertificate.ifWellFormed(pem.pkcs8(), pem.certificates().get(0))
+                : Optional.empty();
+    }
+
     private static Read corrupt(Path file, String problem) {
         return new Read(null, file + ": " + problem, false);
     }
 
-    private static MtlsCredential credential(ManagedIdentityId identity, PemCodec.Contents pem, EntryMetadata.Entry e) {
-        return MtlsCredential.builder()
+    private static MtlsCredential credential(ManagedIdentityId identity, MtlsCredential.Builder keyAndChain, EntryMetadata.Entry e) {
+        return keyAndChain
                 .identity(identity)
-                .chain(pem.chain())
-                .privateKey(pem.privateKey())
                 .clientId(e.clientId())
                 .tenantId(e.tenantId())
                 .tokenEndpoint(e.tokenEndpoint())
@@ -464,7 +486,12 @@ public final class LinuxCredentialStore implements CredentialStore {
     private static String thumbprintInPlace(EntryFiles f) throws IOException {
         try {
             byte[] bytes = readPrivate(f.pem(), true);
-            return bytes == null ? null : MtlsCredential.x5tS256(PemCodec.decode(bytes).chain().get(0));
+            if (bytes == null) {
+                return null;
+            }
+            PemCodec.Contents pem = PemCodec.decode(bytes);
+            Optional<EncodedKeyAndCertificate> encoded = encoded(pem);
+            return encoded.isPresent() ? encoded.get().x5tS256() : MtlsCredential.x5tS256(pem.decodeWithJdk().chain().get(0));
         } catch (OversizedFileException | PemCodec.MalformedPemException e) {
             return null;
         }

@@ -16,7 +16,8 @@ import java.util.List;
 /**
  * The PEM file: one PKCS#8 {@code PRIVATE KEY} block, then the leaf certificate and any
  * intermediates as {@code CERTIFICATE} blocks; what {@code openssl} and {@code curl --cert} read.
- * Parsed with the JDK alone (no Bouncy Castle provider on the load path: cold start stays lean).
+ * {@link #decode} yields the DER blocks; {@link Contents#decodeWithJdk} makes JDK objects of them
+ * (no Bouncy Castle provider on the load path: cold start stays lean).
  */
 final class PemCodec {
     private static final String BEGIN = "-----BEGIN ";
@@ -24,8 +25,16 @@ final class PemCodec {
     private static final String KEY = "PRIVATE KEY";
     private static final String CERTIFICATE = "CERTIFICATE";
 
-    /** A parsed PEM file. */
-    record Contents(PrivateKey privateKey, List<X509Certificate> chain) {
+    /** A PEM file's blocks: the PKCS#8 key and the DER certificates, leaf first. */
+    record Contents(byte[] pkcs8, List<byte[]> certificates) {
+        /** The key and chain as JDK objects; throws when the JDK's decoders refuse them. */
+        Decoded decodeWithJdk() throws MalformedPemException {
+            return new Decoded(privateKey(pkcs8), PemCodec.certificates(certificates));
+        }
+    }
+
+    /** The key and chain as JDK objects. */
+    record Decoded(PrivateKey privateKey, List<X509Certificate> chain) {
     }
 
     /** Thrown for a file that is not a well-formed key + certificate PEM; the message says why. */
@@ -94,7 +103,7 @@ final class PemCodec {
         if (certs.isEmpty()) {
             throw new MalformedPemException("no complete CERTIFICATE block");
         }
-        return new Contents(privateKey(key), certificates(certs));
+        return new Contents(key, certs);
     }
 
     private static boolean isBlockType(String type) {

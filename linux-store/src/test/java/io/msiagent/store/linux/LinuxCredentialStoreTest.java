@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.msiagent.core.EncodedKeyAndCertificate;
 import io.msiagent.core.KeyMatch;
 import io.msiagent.core.KeyProtection;
 import io.msiagent.core.ManagedIdentityId;
@@ -13,19 +14,36 @@ import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.StoreException;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.testing.TestCredentials;
+import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
 import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
+import java.util.Base64;
+import java.util.Date;
 import java.util.List;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.ASN1GeneralizedTime;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x509.Time;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -207,6 +225,29 @@ class LinuxCredentialStoreTest {
         assertTrue(KeyMatch.matches(loaded.certificate().getPublicKey(), loaded.privateKey()));
     }
 
+    /** Intermediates, or a certificate time form other than RFC 5280's, take the JDK's decoders at load (the check leaves them to it). */
+    @Test
+    void entriesOutsideTheCheckedShapeLoadThroughTheJdk() throws Exception {
+        MtlsCredential withIntermediate = first.toBuilder().chain(List.of(first.certificate(), ca.caCertificate()))
+                .privateKey(first.privateKey()).build();
+        store.save(withIntermediate);
+        assertSame(withIntermediate, found(store.load(SYSTEM)));
+
+        KeyPair keys = TestCredentials.rsa2048();
+        Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
+        X500Name name = new X500Name("CN=" + TestCredentials.CLIENT_ID);
+        Time fractional = new Time(new ASN1GeneralizedTime(DateTimeFormatter.ofPattern("yyyyMMddHHmmss").withZone(ZoneOffset.UTC)
+                .format(now.minusSeconds(60)) + ".5Z"));
+        X509Certificate cert = new JcaX509CertificateConverter().getCertificate(new X509v3CertificateBuilder(name, BigInteger.TEN,
+                fractional, new Time(Date.from(now.plus(Duration.ofDays(1)))), name,
+                SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()))
+                .build(new JcaContentSignerBuilder("SHA256withRSA").build(keys.getPrivate())));
+        assertTrue(EncodedKeyAndCertificate.ifWellFormed(keys.getPrivate().getEncoded(), cert.getEncoded()).isEmpty());
+        MtlsCredential unusualTime = first.toBuilder().chain(List.of(cert)).privateKey(keys.getPrivate()).build();
+        store.save(unusualTime);
+        assertSame(unusualTime, found(store.load(SYSTEM)));
+    }
+
     // --- corrupt entries -------------------------------------------------------------------
 
     private LoadResult corruptThenInspectThenLoad(byte[] pem) throws Exception {
@@ -250,6 +291,43 @@ class LinuxCredentialStoreTest {
         byte[] mixed = PemCodec.encode(second.privateKey().getEncoded(), first.chain());
         LoadResult r = corruptThenInspectThenLoad(mixed);
         assertTrue(r.problem().contains("does not belong"), r.problem());
+    }
+
+    /**
+     * Damage inside a name leaves the certificate's DER layout intact, so the JCA-free check at load
+     * accepts it although the JDK would not: the thumbprint, compared with the metadata's, refuses it.
+     */
+    @Test
+    void aCertificateDamagedWhereOnlyTheJdkWouldNoticeIsQuarantined() throws Exception {
+        byte[] der = first.certificate().getEncoded();
+        byte[] damaged = null;
+        for (int i = 0; i < der.length && damaged == null; i++) {
+            byte[] flipped = der.clone();
+            flipped[i] ^= 0x01;
+            if (EncodedKeyAndCertificate.ifWellFormed(first.privateKey().getEncoded(), flipped).isPresent() && !jdkDecodes(flipped)) {
+                damaged = flipped;
+            }
+        }
+        assertTrue(damaged != null, "a flip the check accepts and the JDK refuses");
+        LoadResult r = corruptThenInspectThenLoad(pem(first.privateKey().getEncoded(), damaged));
+        assertTrue(r.problem().contains("metadata has no entry for the certificate x5t#S256="), r.problem());
+    }
+
+    private static boolean jdkDecodes(byte[] der) {
+        try {
+            CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
+            return true;
+        } catch (CertificateException refused) {
+            return false;
+        }
+    }
+
+    /** A PEM file of a key and one certificate, the way the store writes it. */
+    private static byte[] pem(byte[] pkcs8, byte[] certificate) {
+        Base64.Encoder b64 = Base64.getMimeEncoder(64, new byte[] {'\n'});
+        return ("-----BEGIN PRIVATE KEY-----\n" + b64.encodeToString(pkcs8) + "\n-----END PRIVATE KEY-----\n"
+                + "-----BEGIN CERTIFICATE-----\n" + b64.encodeToString(certificate) + "\n-----END CERTIFICATE-----\n")
+                .getBytes(StandardCharsets.US_ASCII);
     }
 
     @Test

@@ -36,7 +36,7 @@ class PemCodecTest {
 
     @Test
     void readsWhatItWritesKeyThenLeafThenIntermediates() throws Exception {
-        PemCodec.Contents c = PemCodec.decode(bytes(keyBlock + certBlock + caBlock));
+        PemCodec.Decoded c = PemCodec.decode(bytes(keyBlock + certBlock + caBlock)).decodeWithJdk();
         assertArrayEquals(credential.privateKey().getEncoded(), c.privateKey().getEncoded());
         assertEquals(List.of(credential.certificate(), ca.caCertificate()), c.chain());
     }
@@ -52,7 +52,7 @@ class PemCodecTest {
                 + "-----BEGIN EC PARAMETERS-----\nAA=A\n-----END EC PARAMETERS-----\n" // another type: not even decoded
                 + "-----BEGIN CERTIFICATE-----\rAAAA\r-----END CERTIFICATE-----\r".replace("AAAA", "not-base64")
                 + crlf + "trailing text";
-        PemCodec.Contents c = PemCodec.decode(bytes(noise));
+        PemCodec.Decoded c = PemCodec.decode(bytes(noise)).decodeWithJdk();
         assertEquals(List.of(credential.certificate()), c.chain());
         assertArrayEquals(credential.privateKey().getEncoded(), c.privateKey().getEncoded());
     }
@@ -70,7 +70,7 @@ class PemCodecTest {
             {keyBlock + "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "CERTIFICATE block is not a DER X.509 certificate"},
             {keyBlock + "-----BEGIN CERTIFICATE-----\nAA=A\n-----END CERTIFICATE-----\n", "PEM block is not base64"},
             {"", "no complete PRIVATE KEY block"}}) {
-            PemCodec.MalformedPemException e = assertThrows(PemCodec.MalformedPemException.class, () -> PemCodec.decode(bytes(bad[0])));
+            PemCodec.MalformedPemException e = assertThrows(PemCodec.MalformedPemException.class, () -> PemCodec.decode(bytes(bad[0])).decodeWithJdk());
             assertEquals(bad[1], e.getMessage());
         }
     }
@@ -82,7 +82,7 @@ class PemCodecTest {
         for (String line : pem.split("\n")) {
             assertTrue(line.length() <= 64, line);
         }
-        X509Certificate leaf = PemCodec.decode(bytes(pem)).chain().get(0);
+        X509Certificate leaf = PemCodec.decode(bytes(pem)).decodeWithJdk().chain().get(0);
         assertEquals(credential.certificate(), leaf);
     }
 

@@ -1,0 +1,107 @@
+package io.msiagent.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.msiagent.core.testing.FakeScheduledExecutor;
+import io.msiagent.core.testing.MutableClock;
+import io.msiagent.core.testing.TestCredentials;
+import java.io.ByteArrayInputStream;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A credential a store hands over {@link EncodedKeyAndCertificate encoded} is served before the JDK
+ * decodes it; the cache decodes it right after serving it and replaces it if the JDK refuses it.
+ */
+class StoredCredentialDecodingTest {
+    private static final ManagedIdentityId SYSTEM = ManagedIdentityId.systemAssigned();
+    private final MutableClock clock = MutableClock.atNow();
+    private final FakeIssuer imds = new FakeIssuer(clock);
+    private final InMemoryCredentialStore store = new InMemoryCredentialStore();
+    private final List<CredentialEvent.Type> events = new CopyOnWriteArrayList<>();
+    private final TestCredentials ca = TestCredentials.newCa();
+    private MsiCredentialCache cache;
+
+    private MsiCredentialCache cache() {
+        // The worker runs each flight on the calling thread: what the cache does after serving happens before get() returns.
+        cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider()).keyAttestor(null)
+                .clock(clock).executor(new FakeScheduledExecutor(clock)).worker(Runnable::run).build();
+        cache.addListener(e -> events.add(e.type()));
+        return cache;
+    }
+
+    @AfterEach
+    void close() {
+        if (cache != null) {
+            cache.close();
+        }
+    }
+
+    @Test
+    void aStoredCredentialIsServedEncodedAndDecodedRightAfter() throws Exception {
+        MtlsCredential stored = ca.credential(SYSTEM);
+        EncodedKeyAndCertificate encoded = EncodedKeyAndCertificate.ifWellFormed(stored.privateKey().getEncoded(),
+                stored.certificate().getEncoded()).orElseThrow();
+        store.save(stored.toBuilder().encoded(encoded).build());
+
+        MtlsCredential served = cache().get();
+
+        assertEquals(stored.x5tS256(), served.x5tS256());
+        assertTrue(encoded.decoded(), "decoded by the cache after serving, before any caller asked for the key");
+        assertEquals(stored.certificate(), served.certificate());
+        assertEquals(0, imds.issueCalls.get());
+        assertEquals(List.of(CredentialEvent.Type.ACQUIRED), events);
+    }
+
+    /** E.g. after an upgrade to a stricter JDK: the first use fails with a clear error, and the cache re-issues. */
+    @Test
+    void aStoredCredentialTheJdkRefusesIsReplacedOnceServed() throws Exception {
+        MtlsCredential stored = ca.credential(SYSTEM);
+        EncodedKeyAndCertificate undecodable = wellFormedButRefusedByTheJdk(stored);
+        store.save(stored.toBuilder().encoded(undecodable).build());
+        MsiCredentialCache cache = cache();
+
+        MtlsCredential served = cache.get();
+
+        assertEquals(undecodable.x5tS256(), served.x5tS256());
+        IllegalStateException e = assertThrows(IllegalStateException.class, served::certificate);
+        assertTrue(e.getMessage().contains("x5t#S256=" + undecodable.x5tS256()) && e.getMessage().contains("JDK cannot decode"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains(java.util.Base64.getEncoder().encodeToString(stored.privateKey().getEncoded()).substring(0, 40)));
+        MtlsCredential successor = cache.get();
+        assertNotEquals(served.x5tS256(), successor.x5tS256());
+        assertEquals(2, successor.generation());
+        assertEquals(1, imds.issueCalls.get());
+        assertEquals(successor.x5tS256(), store.load(SYSTEM).credential().orElseThrow().x5tS256());
+        assertEquals(List.of(CredentialEvent.Type.ACQUIRED, CredentialEvent.Type.RENEWED), events);
+    }
+
+    /** The first single-bit flip of the certificate that the check accepts and the JDK's decoder refuses (inside a name). */
+    private static EncodedKeyAndCertificate wellFormedButRefusedByTheJdk(MtlsCredential c) throws Exception {
+        byte[] der = c.certificate().getEncoded();
+        for (int i = 0; i < der.length; i++) {
+            for (int bit = 0; bit < 8; bit++) {
+                byte[] flipped = der.clone();
+                flipped[i] ^= (byte) (1 << bit);
+                Optional<EncodedKeyAndCertificate> e = EncodedKeyAndCertificate.ifWellFormed(c.privateKey().getEncoded(), flipped);
+                if (e.isPresent()) {
+                    try {
+                        CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(flipped));
+                    } catch (CertificateException refused) {
+                        return e.get();
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no such flip");
+    }
+}
