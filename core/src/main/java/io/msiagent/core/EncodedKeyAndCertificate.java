@@ -31,8 +31,8 @@ import java.util.Optional;
  * names and extensions — is pinned by the thumbprint computed here: a store serves the pair only when
  * that thumbprint is the one it recorded beside the certificate when it was issued, i.e. when the
  * certificate is byte for byte the one that passed the JDK's decoder and our validation then. Should
- * the JDK still refuse it (a newer JDK that is stricter), the first use throws
- * {@link IllegalStateException}, and {@link MsiCredentialCache} replaces the credential.
+ * the JDK still refuse it (a stricter JDK than the one that saved it), every use throws
+ * {@link CredentialUnavailableException}, and {@link MsiCredentialCache} replaces the credential.
  *
  * <p>{@link #ifWellFormed} is empty for anything else — malformed, mismatched, or only unusual
  * (another key type, a time form other than RFC 5280's) — and the store decodes that with the JDK,
@@ -47,18 +47,23 @@ public final class EncodedKeyAndCertificate {
     private static final int MAX_EXPONENT_BYTES = 8;
 
     private final byte[] certificate;
+    private final byte[] serialNumber;
     private final String x5tS256;
     private final Instant notBefore;
     private final Instant notAfter;
     private final Object decodeLock = new Object();
-    /** Guarded by decodeLock; zeroed and dropped once decoded. */
+    /** Guarded by decodeLock; zeroed and dropped once decoded or refused. */
     private byte[] pkcs8;
     private volatile List<X509Certificate> decodedChain;
     private volatile PrivateKey decodedKey;
+    /** Why the JDK refused the pair (guarded by decodeLock): a refusal is final, and not paid for twice. */
+    private Exception refusal;
 
-    private EncodedKeyAndCertificate(byte[] pkcs8, byte[] certificate, String x5tS256, Instant notBefore, Instant notAfter) {
+    private EncodedKeyAndCertificate(byte[] pkcs8, byte[] certificate, byte[] serialNumber, String x5tS256, Instant notBefore,
+            Instant notAfter) {
         this.pkcs8 = pkcs8;
         this.certificate = certificate;
+        this.serialNumber = serialNumber;
         this.x5tS256 = x5tS256;
         this.notBefore = notBefore;
         this.notAfter = notAfter;
@@ -73,14 +78,15 @@ public final class EncodedKeyAndCertificate {
         try {
             byte[][] keyModulusAndExponent = rsaPrivateKey(pkcs8);
             Instant[] validity = new Instant[2];
-            byte[][] certificateModulusAndExponent = certificate(certificate, validity);
+            byte[][] serial = new byte[1][];
+            byte[][] certificateModulusAndExponent = certificate(certificate, validity, serial);
             if (certificateModulusAndExponent == null
                     || !Arrays.equals(keyModulusAndExponent[0], certificateModulusAndExponent[0])
                     || !Arrays.equals(keyModulusAndExponent[1], certificateModulusAndExponent[1])) {
                 return Optional.empty();
             }
             String x5t = Base64.getUrlEncoder().withoutPadding().encodeToString(Sha256.digest(certificate));
-            return Optional.of(new EncodedKeyAndCertificate(pkcs8.clone(), certificate.clone(), x5t, validity[0], validity[1]));
+            return Optional.of(new EncodedKeyAndCertificate(pkcs8.clone(), certificate.clone(), serial[0], x5t, validity[0], validity[1]));
         } catch (RuntimeException notInThisShape) {
             return Optional.empty();
         }
@@ -89,6 +95,11 @@ public final class EncodedKeyAndCertificate {
     /** RFC 8705's {@code x5t#S256} of the certificate. */
     public String x5tS256() {
         return x5tS256;
+    }
+
+    /** The certificate's serial number: its DER content octets (two's complement, shortest form). */
+    byte[] serialNumber() {
+        return serialNumber.clone();
     }
 
     /** The certificate's notBefore. */
@@ -131,18 +142,23 @@ public final class EncodedKeyAndCertificate {
             if (decodedKey != null) {
                 return;
             }
-            try {
-                X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                        .generateCertificate(new ByteArrayInputStream(certificate));
-                PrivateKey key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
-                decodedChain = List.of(cert);
-                decodedKey = key; // last: decoded() and the readers test it
-                Arrays.fill(pkcs8, (byte) 0);
-                pkcs8 = null;
-            } catch (GeneralSecurityException | RuntimeException e) {
-                throw new IllegalStateException("the stored credential x5t#S256=" + x5tS256
-                        + " passed the check made at load, yet the JDK cannot decode it: " + e, e);
+            if (refusal == null) {
+                try {
+                    X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                            .generateCertificate(new ByteArrayInputStream(certificate));
+                    PrivateKey key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
+                    decodedChain = List.of(cert);
+                    decodedKey = key; // last: the readers test it
+                    return;
+                } catch (GeneralSecurityException | RuntimeException e) {
+                    refusal = e;
+                } finally {
+                    Arrays.fill(pkcs8, (byte) 0);
+                    pkcs8 = null;
+                }
             }
+            throw new CredentialUnavailableException("the stored credential x5t#S256=" + x5tS256
+                    + " passed the check made at load, yet the JDK cannot decode it: " + refusal, refusal);
         }
     }
 
@@ -188,9 +204,10 @@ public final class EncodedKeyAndCertificate {
 
     /**
      * Walks one X.509 certificate (RFC 5280 section 4.1); stores its notBefore and notAfter in
-     * {@code validity}; returns its RSA modulus and exponent octets, or null when its key is not rsaEncryption.
+     * {@code validity} and its serial number in {@code serial[0]}; returns its RSA modulus and exponent
+     * octets, or null when its key is not rsaEncryption.
      */
-    private static byte[][] certificate(byte[] der, Instant[] validity) {
+    private static byte[][] certificate(byte[] der, Instant[] validity, byte[][] serial) {
         DerReader outer = new DerReader(der);
         DerReader certificate = outer.read(DerReader.SEQUENCE);
         outer.expectEnd();
@@ -205,7 +222,10 @@ public final class EncodedKeyAndCertificate {
             }
             version.expectEnd();
         }
-        tbs.skip(DerReader.INTEGER); // serialNumber
+        serial[0] = tbs.bytes(DerReader.INTEGER);
+        if (serial[0].length == 0 || (serial[0].length > 1 && (serial[0][0] == 0 && serial[0][1] >= 0 || serial[0][0] == -1 && serial[0][1] < 0))) {
+            throw new IllegalArgumentException("serial number not in its shortest form");
+        }
         tbs.skip(DerReader.SEQUENCE); // signature
         tbs.skip(DerReader.SEQUENCE); // issuer
         DerReader times = tbs.read(DerReader.SEQUENCE);

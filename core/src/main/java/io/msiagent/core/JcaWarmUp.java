@@ -8,16 +8,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A fresh JVM initialises the JCA provider framework (provider registration, the OID table, the
- * RSA and X.509 factories, SHA-256) at the first {@code getInstance}: ~20 ms of a cold start spent
- * before a stored credential can be parsed. Started when the first cache is built, that work runs
- * on a second core while the first builds the cache, takes the store's lock and reads its files;
- * the parse then finds it done, or waits for the part still under way instead of doing it itself.
- * Nothing waits for the warm-up as such, and it never fails the cache: whatever goes wrong here
- * goes wrong again at the real use, which reports it.
+ * RSA and X.509 factories, SHA-256) at the first {@code getInstance}: ~20-30 ms. Serving a stored
+ * credential needs none of it (EncodedKeyAndCertificate), but the decoding that follows on the
+ * cache's worker and the first handshake do. Started when the first cache is built, that start-up
+ * runs on a second core while the first builds the cache and serves the stored credential, so the
+ * decoding finds it done: builder to decoded key and certificate 110 -> 89 ms, for ~1 ms more to
+ * get() (docs/BENCHMARKS.md). Nothing waits for the warm-up as such, and it never fails the cache:
+ * whatever goes wrong here goes wrong again at the real use, which reports it.
  *
  * <p>Two threads initialising the JCA at once is what the start of any multi-threaded TLS client
  * does; to keep clear of class-initialisation cycles all the same, the warm-up takes the factories
- * in the order a store load does (key, certificate, digest).
+ * in the order the decoding does (certificate, key), then the digest.
  */
 final class JcaWarmUp {
     private static boolean started;
@@ -61,8 +62,8 @@ final class JcaWarmUp {
         @Override
         public void run() {
             try {
-                KeyFactory.getInstance("RSA");
                 CertificateFactory.getInstance("X.509");
+                KeyFactory.getInstance("RSA");
                 MessageDigest.getInstance("SHA-256");
             } catch (GeneralSecurityException | RuntimeException ignored) {
                 // the same call, made for real, reports it

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Enumeration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.concurrent.CountDownLatch;
@@ -39,6 +40,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
@@ -187,9 +189,10 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final IdentitySelector selector;
     private final IssuerGateway issuer;
     private final CredentialStore store;
-    /* Found on first use: the ServiceLoader scan is not needed to serve a stored credential. */
-    private final Lazy<KeyProvider> keyProvider;
-    private final Lazy<KeyAttestor> attestor;
+    /* Found on first use (keyProvider(), attestor()): the ServiceLoader scan is not needed to serve a stored credential. */
+    private final KeyProvider configuredKeyProvider;
+    private final KeyAttestor configuredAttestor;
+    private final boolean attestorConfigured;
     private final KeyProtection minimumProtection;
     private final Clock clock;
     private final ScheduledExecutorService executor;
@@ -207,7 +210,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final RotatingKeyManager keyManager;
     private final List<X509Certificate> trustedCertificates;
     /** Built on first use: a process that only reads its credential never loads the JVM's trust store. */
-    private final Lazy<CompositeTrustManager> trustManager;
+    private volatile CompositeTrustManager trustManager;
     private final TokenGateway tokenGatewayOverride;
     private final ListenerDelivery listeners = new ListenerDelivery();
     private final ConcurrentHashMap<String, CachedToken> popTokens = new ConcurrentHashMap<>();
@@ -218,7 +221,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private volatile Published current;
     /** The last few generations, newest last, for in-flight handshakes. */
     private volatile Published[] recent = new Published[0];
-    private final Lazy<SSLContext> sslContext = Lazy.of(this::newSslContext);
+    private volatile SSLContext sslContext;
     private volatile GenerationTokenClient tokenClient;
     /** A key made in the background after a publish, so the next renewal does not wait for key generation. */
     private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
@@ -227,8 +230,19 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final Duration tokenReadTimeout;
 
     private final Object stateLock = new Object();
-    /** Guards the lazily built SSL context and token client (private: callers may lock the cache object). */
+    /*
+     * What is built on first use is spelled out below rather than made of lazy suppliers: a lambda
+     * costs a fresh JVM's cold start ~1 ms, the first one ~8 ms. Private locks: callers may lock the
+     * cache object.
+     */
+    /** Guards the trust manager, the SSL context and the token client. */
     private final Object lazyInitLock = new Object();
+    /** Guards the key provider and the attestor (finding them may probe hardware: no TLS set-up waits for it). */
+    private final Object keySetupLock = new Object();
+    // Guarded by keySetupLock:
+    private KeyProvider keyProvider;
+    private KeyAttestor attestor;
+    private boolean attestorResolved;
     // Guarded by stateLock:
     private long generation;
     private Flight flight;
@@ -256,10 +270,9 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.clock = b.clock;
         this.issuer = b.issuer != null ? b.issuer : IssuerGateway.of(b.imdsClient != null ? b.imdsClient : ImdsClient.builder().build());
         this.store = b.store != null ? b.store : defaultStore(b.persistence, clock);
-        KeyProvider keys = b.keyProvider;
-        this.keyProvider = Lazy.of(() -> keys != null ? keys : PlatformDefaults.keyProvider());
-        KeyAttestor chosenAttestor = b.attestor;
-        this.attestor = b.attestorSet ? Lazy.of(() -> chosenAttestor) : Lazy.of(() -> PlatformDefaults.keyAttestor().orElse(null));
+        this.configuredKeyProvider = b.keyProvider;
+        this.configuredAttestor = b.attestor;
+        this.attestorConfigured = b.attestorSet;
         this.minimumProtection = b.minimumProtection;
         this.ownsExecutor = b.executor == null;
         this.executor = b.executor != null ? b.executor : defaultExecutor();
@@ -274,7 +287,6 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.tokenReadTimeout = b.tokenReadTimeout;
         this.keyManager = new RotatingKeyManager(this);
         this.trustedCertificates = List.copyOf(b.trustedCertificates);
-        this.trustManager = Lazy.of(() -> CompositeTrustManager.create(trustedCertificates));
     }
 
     public static Builder builder() {
@@ -323,7 +335,17 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     /** The trust used by {@link #sslContext()}: the JVM default plus the configured extra CAs. */
     public X509TrustManager trustManager() {
-        return trustManager.get();
+        CompositeTrustManager t = trustManager;
+        if (t == null) {
+            synchronized (lazyInitLock) {
+                t = trustManager;
+                if (t == null) {
+                    t = CompositeTrustManager.create(trustedCertificates);
+                    trustManager = t;
+                }
+            }
+        }
+        return t;
     }
 
     /**
@@ -333,7 +355,17 @@ public final class MsiCredentialCache implements AutoCloseable {
      * else TLS 1.2 only: {@link CredentialTlsContext}.
      */
     public SSLContext sslContext() {
-        return sslContext.get();
+        SSLContext ctx = sslContext;
+        if (ctx == null) {
+            synchronized (lazyInitLock) {
+                ctx = sslContext;
+                if (ctx == null) {
+                    ctx = newSslContext();
+                    sslContext = ctx;
+                }
+            }
+        }
+        return ctx;
     }
 
     private SSLContext newSslContext() {
@@ -636,7 +668,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             Instant now = clock.instant();
             if (now.isBefore(due.credential.renewAt())) {
                 // A capped hop of a long wait, or the wall clock was set back: wait again.
-                renewTimer = schedule(() -> startBackgroundRenewal(due), delayUntil(due.credential.renewAt(), now));
+                renewTimer = schedule(new RenewalTimer(due), delayUntil(due.credential.renewAt(), now));
                 return;
             }
             if (flight != null) {
@@ -691,7 +723,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     /** Hands {@code f} to the worker; a refusing worker fails the flight (and its waiters) at once. */
     private void launch(Flight f) {
         try {
-            worker.execute(() -> runFlight(f));
+            worker.execute(new FlightRun(f));
         } catch (RejectedExecutionException e) {
             finish(f, null, new CredentialUnavailableException("the acquisition worker of the credential cache for " + identity
                     + " refused the acquisition (shut down?)", e));
@@ -751,7 +783,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 Published done = published;
                 // The waiting callers are released once the listeners were told (see ListenerDelivery).
                 listeners.queue(new CredentialEvent(done.credential.generation() == 1 ? CredentialEvent.Type.ACQUIRED
-                        : CredentialEvent.Type.RENEWED, clock.instant(), done.credential, null, null), () -> f.result.complete(done));
+                        : CredentialEvent.Type.RENEWED, clock.instant(), done.credential, null, null), new Release(f.result, done));
             } else {
                 if (failure == null) {
                     failure = new CredentialUnavailableException("the cache for " + identity + " was closed", null);
@@ -784,7 +816,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 // start-up is no part of a cold start): decode them now, so the first handshake finds them ready.
                 try {
                     published.credential.decode();
-                } catch (IllegalStateException e) {
+                } catch (CredentialUnavailableException e) {
                     log().error("Stored credential {} of {} cannot be used; replacing it: {}", published.x5tS256, identity, e.getMessage());
                     replaceInBackground(published);
                 }
@@ -920,9 +952,9 @@ public final class MsiCredentialCache implements AutoCloseable {
      */
     private void scheduleTimers(Published p) {
         Instant now = clock.instant();
-        expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
+        expiryTimer = schedule(new ExpiryTimer(p), delayUntil(p.credential.notAfter(), now));
         if (retryTimer == null) {
-            renewTimer = schedule(() -> startBackgroundRenewal(p), delayUntil(p.credential.renewAt(), now));
+            renewTimer = schedule(new RenewalTimer(p), delayUntil(p.credential.renewAt(), now));
         }
     }
 
@@ -981,7 +1013,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             Instant now = clock.instant();
             if (now.isBefore(p.credential.notAfter())) {
                 // A capped hop of a long wait, or the wall clock was set back: wait again.
-                expiryTimer = schedule(() -> expire(p), delayUntil(p.credential.notAfter(), now));
+                expiryTimer = schedule(new ExpiryTimer(p), delayUntil(p.credential.notAfter(), now));
                 return;
             }
             retry = withdrawExpired(p, now);
@@ -1024,7 +1056,11 @@ public final class MsiCredentialCache implements AutoCloseable {
         String replacingX5t = f.replacingX5t;
         StoreLock lock;
         try {
-            lock = step("locking the store at " + store.location(identity), () -> store.lock(identity, lockWait));
+            try {
+                lock = store.lock(identity, lockWait);
+            } catch (RuntimeException e) {
+                throw stepFailure("locking the store at " + store.location(identity), e);
+            }
         } catch (StoreException e) {
             // Another process holds the lock, presumably issuing: its result may already be stored.
             MtlsCredential stored;
@@ -1069,7 +1105,12 @@ public final class MsiCredentialCache implements AutoCloseable {
         if (mode == Mode.FORCE) {
             return null;
         }
-        LoadResult r = step("reading the store at " + store.location(identity), () -> store.load(identity));
+        LoadResult r;
+        try {
+            r = store.load(identity);
+        } catch (RuntimeException e) {
+            throw stepFailure("reading the store at " + store.location(identity), e);
+        }
         if (r.kind() != LoadResult.Kind.FOUND) {
             if (r.problem() != null) {
                 log().warn("Stored credential of {} is not usable: {}", identity, r.problem());
@@ -1147,11 +1188,17 @@ public final class MsiCredentialCache implements AutoCloseable {
     private static <T> T step(String what, java.util.function.Supplier<T> action) {
         try {
             return action.get();
-        } catch (MsiCredentialException | ImdsException e) {
-            throw e;
         } catch (RuntimeException e) {
-            throw new CredentialUnavailableException(what + " failed: " + e, e);
+            throw stepFailure(what, e);
         }
+    }
+
+    /** {@code e} itself when typed already, else a typed error that names the step. */
+    private static RuntimeException stepFailure(String what, RuntimeException e) {
+        if (e instanceof MsiCredentialException || e instanceof ImdsException) {
+            return e;
+        }
+        return new CredentialUnavailableException(what + " failed: " + e, e);
     }
 
     /** How long a credential loaded from the store waits before its spare key is made (at most). */
@@ -1185,7 +1232,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                     return;
                 }
                 try {
-                    ManagedKey key = keyProvider.get().create(minimumProtection);
+                    ManagedKey key = keyProvider().create(minimumProtection);
                     if (!key.protection().isAtLeast(minimumProtection) || !spareKey.compareAndSet(null, key)) {
                         key.discard();
                     } else if (closed && spareKey.compareAndSet(key, null)) {
@@ -1200,6 +1247,26 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
+    private KeyProvider keyProvider() {
+        synchronized (keySetupLock) {
+            if (keyProvider == null) {
+                keyProvider = configuredKeyProvider != null ? configuredKeyProvider : PlatformDefaults.keyProvider();
+            }
+            return keyProvider;
+        }
+    }
+
+    /** Null when there is none: no attestation then. */
+    private KeyAttestor attestor() {
+        synchronized (keySetupLock) {
+            if (!attestorResolved) {
+                attestor = attestorConfigured ? configuredAttestor : PlatformDefaults.keyAttestor().orElse(null);
+                attestorResolved = true;
+            }
+            return attestor;
+        }
+    }
+
     private ManagedKey createKey() {
         ManagedKey spare = spareKey.getAndSet(null);
         if (spare != null) {
@@ -1208,7 +1275,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         KeyProvider provider;
         ManagedKey key;
         try {
-            provider = keyProvider.get();
+            provider = keyProvider();
         } catch (MsiCredentialException e) {
             throw e;
         } catch (RuntimeException e) {
@@ -1230,7 +1297,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private String attest(ManagedKey key, PlatformMetadata metadata) {
-        KeyAttestor attestor = this.attestor.get();
+        KeyAttestor attestor = attestor();
         if (attestor == null) {
             return null;
         }
@@ -1376,13 +1443,12 @@ public final class MsiCredentialCache implements AutoCloseable {
     /** Drops cached tokens bound to another certificate than {@code x5t} (all of them when null), with their timers. */
     private void dropTokensNotBoundTo(String x5t) {
         for (ConcurrentHashMap<String, CachedToken> tokens : List.of(popTokens, bearerTokens)) {
-            tokens.values().removeIf(t -> {
-                boolean stale = x5t == null || !t.token.x5tS256().equals(x5t);
-                if (stale) {
+            for (Map.Entry<String, CachedToken> e : tokens.entrySet()) { // a loop, not removeIf: a publish is on a cold start's path
+                CachedToken t = e.getValue();
+                if ((x5t == null || !t.token.x5tS256().equals(x5t)) && tokens.remove(e.getKey(), t)) {
                     cancelRefresh(t);
                 }
-                return stale;
-            });
+            }
         }
     }
 
@@ -1453,7 +1519,7 @@ public final class MsiCredentialCache implements AutoCloseable {
      * is not {@code keep}.
      */
     private void invalidateTlsSessions(X509Certificate keep) {
-        SSLContext ctx = sslContext.peek();
+        SSLContext ctx = sslContext;
         if (ctx == null) {
             return;
         }
@@ -1479,7 +1545,7 @@ public final class MsiCredentialCache implements AutoCloseable {
      */
     private void scheduleSessionSweep(Published p) {
         synchronized (stateLock) {
-            if (closed || sslContext.peek() == null) {
+            if (closed || sslContext == null) {
                 return;
             }
             if (sessionSweep != null) {
@@ -1510,21 +1576,89 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private static ScheduledExecutorService defaultExecutor() {
-        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "msi-credential-renewal");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, new DaemonThreads("msi-credential-renewal"));
         executor.setRemoveOnCancelPolicy(true);
         return executor;
     }
 
     private static ExecutorService defaultWorker() {
-        return Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "msi-credential-acquisition");
+        return Executors.newCachedThreadPool(new DaemonThreads("msi-credential-acquisition"));
+    }
+
+    /*
+     * The tasks and thread factories of a cold start's path are small named classes, not lambdas:
+     * in a fresh JVM the first lambda costs ~8 ms of method-handle set-up and each further one ~1 ms,
+     * a sizeable part of serving a stored credential.
+     */
+
+    private static final class DaemonThreads implements ThreadFactory {
+        private final String name;
+
+        DaemonThreads(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public Thread newThread(Runnable r) {
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
-        });
+        }
+    }
+
+    private final class FlightRun implements Runnable {
+        private final Flight flight;
+
+        FlightRun(Flight flight) {
+            this.flight = flight;
+        }
+
+        @Override
+        public void run() {
+            runFlight(flight);
+        }
+    }
+
+    private final class ExpiryTimer implements Runnable {
+        private final Published published;
+
+        ExpiryTimer(Published published) {
+            this.published = published;
+        }
+
+        @Override
+        public void run() {
+            expire(published);
+        }
+    }
+
+    private final class RenewalTimer implements Runnable {
+        private final Published published;
+
+        RenewalTimer(Published published) {
+            this.published = published;
+        }
+
+        @Override
+        public void run() {
+            startBackgroundRenewal(published);
+        }
+    }
+
+    /** Releases the callers waiting for a flight, once the listeners were told (ListenerDelivery runs it). */
+    private static final class Release implements Runnable {
+        private final Outcome outcome;
+        private final Published published;
+
+        Release(Outcome outcome, Published published) {
+            this.outcome = outcome;
+            this.published = published;
+        }
+
+        @Override
+        public void run() {
+            outcome.complete(published);
+        }
     }
 
     /** Configuration of a {@link MsiCredentialCache}; every setting has a default that works on an Azure VM. */

@@ -111,9 +111,12 @@ public final class MtlsCredential {
     }
 
     /**
-     * The leaf certificate. A credential loaded from a store decodes its certificates and key into
+     * The leaf certificate. A credential loaded from a store decodes its certificate and key into
      * JDK objects at the first call of this, {@link #chain()} or {@link #privateKey()}; the cache
-     * that loaded it starts that in the background as soon as it has served it.
+     * that loaded it does that as soon as it has served it.
+     *
+     * @throws CredentialUnavailableException a stored credential the JDK cannot decode (the cache
+     *     that served it re-issues in its place)
      */
     public X509Certificate certificate() {
         return chain().get(0);
@@ -207,7 +210,7 @@ public final class MtlsCredential {
      * byte, as {@code openssl x509 -serial} prints them (leading zero digits kept).
      */
     public String serialNumberHex() {
-        byte[] bytes = certificate().getSerialNumber().toByteArray();
+        byte[] bytes = encoded != null ? encoded.serialNumber() : certificate().getSerialNumber().toByteArray();
         int from = bytes.length > 1 && bytes[0] == 0 ? 1 : 0;
         StringBuilder hex = new StringBuilder((bytes.length - from) * 2);
         for (int i = from; i < bytes.length; i++) {
@@ -253,15 +256,21 @@ public final class MtlsCredential {
         }
 
         public Builder chain(List<X509Certificate> chain) {
+            if (encoded != null) {
+                privateKey = encoded.privateKey(); // the other half of what toBuilder() carried
+                encoded = null;
+            }
             this.chain = chain;
-            this.encoded = null;
             this.x5tS256 = null;
             return this;
         }
 
         public Builder privateKey(PrivateKey privateKey) {
+            if (encoded != null) {
+                chain = encoded.chain(); // the other half of what toBuilder() carried
+                encoded = null;
+            }
             this.privateKey = privateKey;
-            this.encoded = null;
             return this;
         }
 

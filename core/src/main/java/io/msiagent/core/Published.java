@@ -3,8 +3,8 @@ package io.msiagent.core;
 import io.msiagent.imds.TokenType;
 
 /**
- * One published generation with everything the hot paths need precomputed, so that serving it
- * allocates nothing: the key-manager alias, the thumbprint, the default token type.
+ * One published generation with what the hot paths need precomputed, so that serving it and its
+ * cached tokens allocates nothing: the key-manager alias, the thumbprint, the default token type.
  */
 final class Published {
     final MtlsCredential credential;

@@ -1,6 +1,7 @@
 package io.msiagent.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.msiagent.core.testing.TestCredentials;
 import java.math.BigInteger;
@@ -31,11 +32,22 @@ class MtlsCredentialTest {
                 .build();
     }
 
-    /** Whole bytes, as {@code openssl x509 -serial} prints them: a leading zero digit is kept, a sign byte is not. */
+    /**
+     * Whole bytes, as {@code openssl x509 -serial} prints them: a leading zero digit is kept, a sign
+     * byte is not. The same for a stored credential, read from its DER before anything is decoded.
+     */
     @Test
     void serialNumberHexIsOpensslsForm() throws Exception {
-        assertEquals("0f7b855d5d3e484e018fc59cac0fe09d", withSerial("0F7B855D5D3E484E018FC59CAC0FE09D").serialNumberHex());
-        assertEquals("860497dc543a9f97ddf95b6d43e8bf", withSerial("860497DC543A9F97DDF95B6D43E8BF").serialNumberHex());
-        assertEquals("01", withSerial("1").serialNumberHex());
+        for (String[] serial : new String[][] {
+            {"0F7B855D5D3E484E018FC59CAC0FE09D", "0f7b855d5d3e484e018fc59cac0fe09d"},
+            {"860497DC543A9F97DDF95B6D43E8BF", "860497dc543a9f97ddf95b6d43e8bf"},
+            {"1", "01"}}) {
+            MtlsCredential c = withSerial(serial[0]);
+            assertEquals(serial[1], c.serialNumberHex());
+            EncodedKeyAndCertificate e = EncodedKeyAndCertificate.ifWellFormed(KEYS.getPrivate().getEncoded(),
+                    c.certificate().getEncoded()).orElseThrow();
+            assertEquals(serial[1], c.toBuilder().encoded(e).build().serialNumberHex());
+            assertFalse(e.decoded());
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.msiagent.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,8 @@ import io.msiagent.core.testing.FakeScheduledExecutor;
 import io.msiagent.core.testing.MutableClock;
 import io.msiagent.core.testing.TestCredentials;
 import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
+import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.util.List;
@@ -73,10 +76,15 @@ class StoredCredentialDecodingTest {
         MtlsCredential served = cache.get();
 
         assertEquals(undecodable.x5tS256(), served.x5tS256());
-        IllegalStateException e = assertThrows(IllegalStateException.class, served::certificate);
+        CredentialUnavailableException e = assertThrows(CredentialUnavailableException.class, served::certificate);
         assertTrue(e.getMessage().contains("x5t#S256=" + undecodable.x5tS256()) && e.getMessage().contains("JDK cannot decode"),
                 e.getMessage());
-        assertFalse(e.getMessage().contains(java.util.Base64.getEncoder().encodeToString(stored.privateKey().getEncoded()).substring(0, 40)));
+        RSAPrivateCrtKey key = (RSAPrivateCrtKey) stored.privateKey();
+        for (BigInteger secret : List.of(key.getPrivateExponent(), key.getPrimeP(), key.getPrimeQ())) {
+            assertFalse(e.getMessage().contains(secret.toString(16).substring(0, 12)) || e.getMessage().contains(secret.toString().substring(0, 12)));
+        }
+        CredentialUnavailableException again = assertThrows(CredentialUnavailableException.class, served::privateKey);
+        assertSame(e.getCause(), again.getCause(), "a refusal is final: the JDK is not asked twice");
         MtlsCredential successor = cache.get();
         assertNotEquals(served.x5tS256(), successor.x5tS256());
         assertEquals(2, successor.generation());

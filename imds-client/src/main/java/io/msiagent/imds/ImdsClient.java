@@ -212,12 +212,19 @@ public final class ImdsClient {
     }
 
     public static final class Builder {
+        private static final DoubleSupplier UNIFORM = new DoubleSupplier() {
+            @Override
+            public double getAsDouble() {
+                return ThreadLocalRandom.current().nextDouble();
+            }
+        };
+
         private String endpoint;
         private Duration connectTimeout = Duration.ofSeconds(2);
         private Duration readTimeout = Duration.ofSeconds(10);
         private Duration callDeadline = Duration.ofSeconds(90);
         private Sleeper sleeper = Sleeper.REAL;
-        private DoubleSupplier jitter = () -> ThreadLocalRandom.current().nextDouble();
+        private DoubleSupplier jitter = UNIFORM; // not a lambda: see Sleeper.REAL
         private TimeSource time = TimeSource.SYSTEM;
 
         private Builder() {

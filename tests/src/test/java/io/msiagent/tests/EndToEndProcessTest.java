@@ -1,14 +1,19 @@
 package io.msiagent.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msiagent.cli.emulator.EmulatorPath;
 import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.tests.child.ChildJvm;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,6 +43,48 @@ class EndToEndProcessTest {
                     + emu.stats().calls(EmulatorPath.TOKEN), "a restart with a fresh stored credential makes zero IMDS calls");
             assertTrue(second.get("keyMatches").asBoolean());
         }
+    }
+
+    /**
+     * What keeps a cold start short (docs/BENCHMARKS.md, "Cold start"): serving a stored credential
+     * decodes no certificate or key with the JCA (that happens right after, off the caller's path) and
+     * creates none of our lambdas (the JVM's first lambda costs ~8 ms). Checked on the JVM's own log of
+     * the classes it loads, up to the class that ProofChild loads once get() has returned.
+     */
+    @Test
+    void aRestartServesTheStoredCredentialBeforeAnyJcaDecodingOrLambdaOfOurs() throws Exception {
+        try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1))) {
+            Path ca = Proof.caFile(emu, tmp);
+            Path store = tmp.resolve("store");
+            Proof.runChild(tmp, Proof.childArgs("acquire", emu, ca, store), 60);
+            Path log = tmp.resolve("class-load.log");
+
+            ChildJvm restart = ChildJvm.start(tmp, List.of("-Xlog:class+load:file=" + log), Map.of(),
+                    Proof.childArgs("acquire", emu, ca, store).toArray(String[]::new));
+            JsonNode served = Proof.parse(restart, restart.await(60));
+
+            assertTrue(served.get("keyMatches").asBoolean(), "the credential decodes and works once used");
+            List<String> loaded = Files.readAllLines(log);
+            int start = indexOf(loaded, " io.msiagent.tests.child.Stack ");
+            int returned = indexOf(loaded, " io.msiagent.tests.child.ProofChild$GetReturned ");
+            List<String> coldStart = loaded.subList(start, returned);
+            assertTrue(coldStart.stream().anyMatch(l -> l.contains(" io.msiagent.core.EncodedKeyAndCertificate ")),
+                    "the stored credential was checked without the JCA");
+            for (String l : coldStart) {
+                assertFalse(l.contains(" sun.security.x509.X509CertImpl ") || l.contains(" sun.security.rsa.RSAPrivateCrtKeyImpl "),
+                        "decoded with the JCA before get() returned: " + l);
+                assertFalse(l.matches(".* io\\.msiagent\\.\\S*\\$\\$Lambda.*"), "a lambda of ours before get() returned: " + l);
+            }
+        }
+    }
+
+    private static int indexOf(List<String> lines, String part) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(part)) {
+                return i;
+            }
+        }
+        throw new AssertionError("no class-load line containing" + part);
     }
 
     @Test

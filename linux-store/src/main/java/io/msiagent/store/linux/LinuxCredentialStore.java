@@ -383,12 +383,13 @@ public final class LinuxCredentialStore implements CredentialStore {
             } catch (PemCodec.MalformedPemException e) {
                 return corrupt(f.pem(), e.getMessage());
             }
-            // The usual entry (what IMDS issues: one certificate) is checked without the JCA and decoded at
-            // first use; the thumbprint lookup below is part of that check (EncodedKeyAndCertificate).
-            // Anything else is decoded here, and the JDK's decoders judge it.
+            // load() (repair) serves: the usual entry (what IMDS issues, one certificate) is checked without
+            // the JCA and decoded at first use; the thumbprint lookup below is part of that check
+            // (EncodedKeyAndCertificate). inspect() reports, for status and doctor, and anything a load does
+            // not check so is decoded here: the JDK's decoders judge it.
             MtlsCredential.Builder keyAndChain = MtlsCredential.builder();
             String x5t;
-            Optional<EncodedKeyAndCertificate> encoded = encoded(pem);
+            Optional<EncodedKeyAndCertificate> encoded = repair ? encoded(pem) : Optional.empty();
             if (encoded.isPresent()) {
                 keyAndChain.encoded(encoded.get());
                 x5t = encoded.get().x5tS256();

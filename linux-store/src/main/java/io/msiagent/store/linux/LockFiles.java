@@ -54,7 +54,7 @@ final class LockFiles {
 
     StoreLock acquire(Path lockFile, Duration maxWait) {
         Path key = canonical(lockFile);
-        Holder h = HOLDERS.computeIfAbsent(key, k -> new Holder());
+        Holder h = holderOf(key);
         long deadline = ticker.nanoTime() + maxWait.toNanos();
         Duration pause = FIRST_PAUSE;
         boolean inProcess = false;
@@ -66,7 +66,7 @@ final class LockFiles {
                 if (inProcess) {
                     if (h.inProcess.getHoldCount() > 1) {
                         inProcess = false; // this thread already holds the file lock too
-                        return onceOnly(h.inProcess::unlock);
+                        return new Handle(h, true);
                     }
                     if (h.channel == null) {
                         h.channel = SecureFiles.openPrivateFile(key);
@@ -82,7 +82,7 @@ final class LockFiles {
                             throw new StoreException(key.toString(), "interrupted while taking the lock");
                         }
                         inProcess = false; // ownership passes to the returned handle
-                        return onceOnly(() -> release(h));
+                        return new Handle(h, false);
                     }
                 }
                 if (ticker.nanoTime() - deadline >= 0) {
@@ -114,7 +114,7 @@ final class LockFiles {
      */
     Optional<String> holder(Path lockFile) throws IOException {
         Path key = canonical(lockFile);
-        Holder h = HOLDERS.computeIfAbsent(key, k -> new Holder());
+        Holder h = holderOf(key);
         if (h.inProcess.isHeldByCurrentThread()) {
             return Optional.of("this thread (pid " + Pid.CURRENT + ")");
         }
@@ -164,14 +164,44 @@ final class LockFiles {
         }
     }
 
-    /** A handle whose second close is a no-op, so a double close cannot release someone else's hold. */
-    private static StoreLock onceOnly(Runnable release) {
-        AtomicBoolean released = new AtomicBoolean();
-        return () -> {
-            if (released.compareAndSet(false, true)) {
-                release.run();
+    private static Holder holderOf(Path key) {
+        Holder h = HOLDERS.get(key);
+        if (h == null) {
+            Holder made = new Holder();
+            h = HOLDERS.putIfAbsent(key, made);
+            if (h == null) {
+                h = made;
             }
-        };
+        }
+        return h;
+    }
+
+    /**
+     * A held lock whose second close is a no-op, so a double close cannot release someone else's
+     * hold. Spelled out rather than made of lambdas: a cold start takes this lock, and the JVM's first
+     * lambda costs it ~8 ms of method-handle set-up.
+     */
+    private static final class Handle implements StoreLock {
+        private final Holder holder;
+        /** Only another hold of the in-process lock by a thread that holds the file lock already. */
+        private final boolean reentered;
+        private final AtomicBoolean released = new AtomicBoolean();
+
+        Handle(Holder holder, boolean reentered) {
+            this.holder = holder;
+            this.reentered = reentered;
+        }
+
+        @Override
+        public void close() {
+            if (released.compareAndSet(false, true)) {
+                if (reentered) {
+                    holder.inProcess.unlock();
+                } else {
+                    release(holder);
+                }
+            }
+        }
     }
 
     /**

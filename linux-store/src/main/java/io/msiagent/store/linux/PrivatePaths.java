@@ -32,7 +32,8 @@ public final class PrivatePaths {
 
     /** Findings for a store file; empty when it is fine or absent. */
     public static List<PermissionFinding> examineFile(Path file) throws IOException {
-        return examine(file, false, PathFacts.of(file)).map(List::of).orElse(List.of());
+        Optional<PermissionFinding> finding = examine(file, false, PathFacts.of(file));
+        return finding.isPresent() ? List.of(finding.get()) : List.of(); // no lambda on a cold start's path
     }
 
     /**
@@ -44,7 +45,10 @@ public final class PrivatePaths {
     public static List<PermissionFinding> examineDirectory(Path dir) throws IOException {
         List<PermissionFinding> findings = new ArrayList<>();
         PathFacts facts = PathFacts.of(dir);
-        examine(dir, true, facts).ifPresent(findings::add);
+        Optional<PermissionFinding> finding = examine(dir, true, facts);
+        if (finding.isPresent()) {
+            findings.add(finding.get());
+        }
         Path parent = dir.toAbsolutePath().getParent();
         if (parent != null) {
             PathFacts p = PathFacts.of(parent);

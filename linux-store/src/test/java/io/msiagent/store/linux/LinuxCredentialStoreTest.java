@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.msiagent.core.CredentialUnavailableException;
 import io.msiagent.core.EncodedKeyAndCertificate;
 import io.msiagent.core.KeyMatch;
 import io.msiagent.core.KeyProtection;
@@ -299,18 +300,44 @@ class LinuxCredentialStoreTest {
      */
     @Test
     void aCertificateDamagedWhereOnlyTheJdkWouldNoticeIsQuarantined() throws Exception {
-        byte[] der = first.certificate().getEncoded();
-        byte[] damaged = null;
-        for (int i = 0; i < der.length && damaged == null; i++) {
+        LoadResult r = corruptThenInspectThenLoad(pem(first.privateKey().getEncoded(), damagedWhereOnlyTheJdkNotices(first)));
+        assertTrue(r.problem().contains("metadata has no entry for the certificate x5t#S256="), r.problem());
+    }
+
+    /**
+     * An entry whose thumbprint matches and which the JDK still refuses (a stricter JDK than the one
+     * that saved it): load() serves it, and the cache, decoding it right after, re-issues in its
+     * place; inspect(), for status and doctor, judges it with the JDK.
+     */
+    @Test
+    void anEntryTheJdkRefusesDespiteItsThumbprintIsServedByLoadAndInvalidToInspect() throws Exception {
+        store.save(first);
+        byte[] damaged = damagedWhereOnlyTheJdkNotices(first);
+        String damagedX5t = EncodedKeyAndCertificate.ifWellFormed(first.privateKey().getEncoded(), damaged).orElseThrow().x5tS256();
+        SecureFiles.writeAtomically(store.pemFile(SYSTEM), pem(first.privateKey().getEncoded(), damaged));
+        Path metadata = store.metadataFile(SYSTEM);
+        SecureFiles.writeAtomically(metadata, Files.readString(metadata).replace(first.x5tS256(), damagedX5t)
+                .getBytes(StandardCharsets.UTF_8));
+
+        LoadResult inspected = store.inspect(SYSTEM);
+        assertEquals(LoadResult.Kind.INVALID, inspected.kind(), inspected::toString);
+        assertTrue(inspected.problem().contains("CERTIFICATE block is not a DER X.509 certificate"), inspected.problem());
+        MtlsCredential served = found(store.load(SYSTEM));
+        assertEquals(damagedX5t, served.x5tS256());
+        assertThrows(CredentialUnavailableException.class, served::certificate);
+    }
+
+    /** The first single-bit flip of {@code c}'s certificate that the JCA-free check accepts and the JDK refuses. */
+    private static byte[] damagedWhereOnlyTheJdkNotices(MtlsCredential c) throws Exception {
+        byte[] der = c.certificate().getEncoded();
+        for (int i = 0; i < der.length; i++) {
             byte[] flipped = der.clone();
             flipped[i] ^= 0x01;
-            if (EncodedKeyAndCertificate.ifWellFormed(first.privateKey().getEncoded(), flipped).isPresent() && !jdkDecodes(flipped)) {
-                damaged = flipped;
+            if (EncodedKeyAndCertificate.ifWellFormed(c.privateKey().getEncoded(), flipped).isPresent() && !jdkDecodes(flipped)) {
+                return flipped;
             }
         }
-        assertTrue(damaged != null, "a flip the check accepts and the JDK refuses");
-        LoadResult r = corruptThenInspectThenLoad(pem(first.privateKey().getEncoded(), damaged));
-        assertTrue(r.problem().contains("metadata has no entry for the certificate x5t#S256="), r.problem());
+        throw new AssertionError("no flip the check accepts and the JDK refuses");
     }
 
     private static boolean jdkDecodes(byte[] der) {
