@@ -2,6 +2,7 @@ package io.msiagent.cli;
 
 import io.msiagent.cli.CredentialReport.Source;
 import io.msiagent.core.CredentialState;
+import io.msiagent.core.CredentialUnavailableException;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MsiCredentialException;
 import io.msiagent.core.MtlsCredential;
@@ -49,7 +50,7 @@ final class AcquireCommand implements Callable<Integer> {
         Source source = Source.STORE;
         if (c == null) {
             try (MsiCredentialCache cache = setup.newCache()) {
-                c = cache.get();
+                c = decoded(cache, cache.get());
             }
             source = setup.store().savedHere(c.x5tS256()) ? Source.IMDS : Source.STORE;
         }
@@ -74,6 +75,20 @@ final class AcquireCommand implements Callable<Integer> {
                     Duration.ofNanos(System.nanoTime() - start), notStored == null ? null : "not persisted: " + notStored));
         }
         return Commands.printIssued(root, setup, c, source, reason, notStored);
+    }
+
+    /**
+     * {@code c}, decoded. A stored credential is served before the JDK decodes it, and the cache
+     * replaces one the JDK refuses in the background; this command closes its cache at once, so it
+     * waits for that replacement (or has one made) instead.
+     */
+    private static MtlsCredential decoded(MsiCredentialCache cache, MtlsCredential c) {
+        try {
+            c.certificate();
+            return c;
+        } catch (CredentialUnavailableException undecodable) {
+            return cache.refresh();
+        }
     }
 
     /** The stored credential when it is due for renewal and still valid; otherwise null. */

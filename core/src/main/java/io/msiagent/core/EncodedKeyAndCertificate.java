@@ -149,17 +149,22 @@ public final class EncodedKeyAndCertificate {
                     PrivateKey key = KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(pkcs8));
                     decodedChain = List.of(cert);
                     decodedKey = key; // last: the readers test it
+                    dropKeyBytes();
                     return;
                 } catch (GeneralSecurityException | RuntimeException e) {
                     refusal = e;
-                } finally {
-                    Arrays.fill(pkcs8, (byte) 0);
-                    pkcs8 = null;
+                    dropKeyBytes();
                 }
+                // An Error (out of memory, say) leaves everything as it was: the next use tries again.
             }
             throw new CredentialUnavailableException("the stored credential x5t#S256=" + x5tS256
                     + " passed the check made at load, yet the JDK cannot decode it: " + refusal, refusal);
         }
+    }
+
+    private void dropKeyBytes() {
+        Arrays.fill(pkcs8, (byte) 0);
+        pkcs8 = null;
     }
 
     /** Checks a PKCS#8 RSA key (version 0) in place; returns its modulus and public exponent octets. */

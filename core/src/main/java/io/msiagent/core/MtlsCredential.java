@@ -122,11 +122,16 @@ public final class MtlsCredential {
         return chain().get(0);
     }
 
-    /** Leaf first, then any intermediates IMDS sent. */
+    /**
+     * Leaf first, then any intermediates IMDS sent.
+     *
+     * @throws CredentialUnavailableException as {@link #certificate()}
+     */
     public List<X509Certificate> chain() {
         return encoded != null ? encoded.chain() : chain;
     }
 
+    /** @throws CredentialUnavailableException as {@link #certificate()} */
     public PrivateKey privateKey() {
         return encoded != null ? encoded.privateKey() : privateKey;
     }
@@ -180,7 +185,8 @@ public final class MtlsCredential {
      * keys), since TLS 1.3 allows only PSS for an RSA client's CertificateVerify.
      */
     public boolean supportsTls13ClientAuth() {
-        return RsaPssCapability.canSignRsaPss(privateKey());
+        // A stored PKCS#8 key becomes the JDK's own RSA key, which signs PSS: no need to decode it to know.
+        return encoded != null || RsaPssCapability.canSignRsaPss(privateKey());
     }
 
     /**
@@ -238,6 +244,8 @@ public final class MtlsCredential {
         private List<X509Certificate> chain;
         private PrivateKey privateKey;
         private EncodedKeyAndCertificate encoded;
+        /** What toBuilder() carried when chain() or privateKey() then replaced one half: the other half comes from it. */
+        private EncodedKeyAndCertificate carried;
         private String clientId;
         private String tenantId;
         private String tokenEndpoint;
@@ -256,20 +264,14 @@ public final class MtlsCredential {
         }
 
         public Builder chain(List<X509Certificate> chain) {
-            if (encoded != null) {
-                privateKey = encoded.privateKey(); // the other half of what toBuilder() carried
-                encoded = null;
-            }
+            carryOver();
             this.chain = chain;
             this.x5tS256 = null;
             return this;
         }
 
         public Builder privateKey(PrivateKey privateKey) {
-            if (encoded != null) {
-                chain = encoded.chain(); // the other half of what toBuilder() carried
-                encoded = null;
-            }
+            carryOver();
             this.privateKey = privateKey;
             return this;
         }
@@ -280,6 +282,7 @@ public final class MtlsCredential {
          */
         public Builder encoded(EncodedKeyAndCertificate encoded) {
             this.encoded = encoded;
+            this.carried = null;
             this.chain = null;
             this.privateKey = null;
             this.x5tS256 = null;
@@ -322,7 +325,24 @@ public final class MtlsCredential {
         }
 
         public MtlsCredential build() {
+            if (carried != null) {
+                // Decoded only now, and only the half that was not replaced.
+                if (chain == null) {
+                    chain = carried.chain();
+                }
+                if (privateKey == null) {
+                    privateKey = carried.privateKey();
+                }
+                carried = null;
+            }
             return new MtlsCredential(this);
+        }
+
+        private void carryOver() {
+            if (encoded != null) {
+                carried = encoded;
+                encoded = null;
+            }
         }
     }
 }

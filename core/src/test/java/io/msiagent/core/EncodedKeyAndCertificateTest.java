@@ -3,6 +3,7 @@ package io.msiagent.core;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msiagent.core.testing.TestCredentials;
@@ -13,8 +14,11 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
+import java.security.Provider;
+import java.security.Security;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateFactorySpi;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Instant;
@@ -199,16 +203,65 @@ class EncodedKeyAndCertificateTest {
         assertEquals(credential.notBefore(), c.notBefore());
         assertEquals(CredentialState.FRESH, c.stateAt(Instant.now()));
         MtlsCredential next = c.withGeneration(7);
-        assertFalse(e.decoded());
+        assertTrue(c.supportsTls13ClientAuth());
+        assertEquals(Optional.empty(), c.tlsRestriction());
+        assertFalse(e.decoded(), "values, serial and TLS capability need no decoding");
         assertEquals(credential.certificate(), next.certificate());
         assertTrue(e.decoded(), "generations share one decoding");
         assertEquals(credential.privateKey(), c.privateKey());
-        assertTrue(c.supportsTls13ClientAuth());
         MtlsCredential rebuilt = c.toBuilder().chain(credential.chain()).privateKey(credential.privateKey()).build();
         assertEquals(credential.certificate(), rebuilt.certificate());
         // Replacing one half of what toBuilder() carried keeps the other.
         assertEquals(credential.privateKey(), c.toBuilder().chain(credential.chain()).build().privateKey());
         assertEquals(credential.certificate(), c.toBuilder().privateKey(credential.privateKey()).build().certificate());
+    }
+
+    /** An Error (out of memory, a provider failing to start) is no verdict on the pair: the next use decodes it. */
+    @Test
+    void anErrorWhileDecodingLeavesThePairToBeDecodedAtTheNextUse() throws Exception {
+        EncodedKeyAndCertificate e = EncodedKeyAndCertificate.ifWellFormed(pkcs8, leaf).orElseThrow();
+        Security.insertProviderAt(new FailingProvider(), 1);
+        try {
+            assertThrows(OutOfMemoryError.class, e::chain);
+        } finally {
+            Security.removeProvider(FailingProvider.NAME);
+        }
+        assertFalse(e.decoded());
+        assertEquals(credential.certificate(), e.chain().get(0));
+        assertArrayEquals(pkcs8, e.privateKey().getEncoded());
+    }
+
+    /** Its X.509 factory throws an Error. */
+    public static final class FailingProvider extends Provider {
+        static final String NAME = "msi-agent-test-failing";
+        private static final long serialVersionUID = 1L;
+
+        FailingProvider() {
+            super(NAME, "1", "an X.509 factory that throws an Error");
+            put("CertificateFactory.X.509", FailingFactory.class.getName());
+        }
+    }
+
+    public static final class FailingFactory extends CertificateFactorySpi {
+        @Override
+        public java.security.cert.Certificate engineGenerateCertificate(java.io.InputStream in) {
+            throw new OutOfMemoryError("simulated");
+        }
+
+        @Override
+        public java.util.Collection<? extends java.security.cert.Certificate> engineGenerateCertificates(java.io.InputStream in) {
+            throw new OutOfMemoryError("simulated");
+        }
+
+        @Override
+        public java.security.cert.CRL engineGenerateCRL(java.io.InputStream in) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public java.util.Collection<? extends java.security.cert.CRL> engineGenerateCRLs(java.io.InputStream in) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     private static void assertEmpty(byte[] key, byte[] certificate) {

@@ -85,6 +85,8 @@ class StoredCredentialDecodingTest {
         }
         CredentialUnavailableException again = assertThrows(CredentialUnavailableException.class, served::privateKey);
         assertSame(e.getCause(), again.getCause(), "a refusal is final: the JDK is not asked twice");
+        MtlsCredential bothReplaced = served.toBuilder().chain(stored.chain()).privateKey(stored.privateKey()).build();
+        assertEquals(stored.certificate(), bothReplaced.certificate(), "replacing both halves decodes neither");
         MtlsCredential successor = cache.get();
         assertNotEquals(served.x5tS256(), successor.x5tS256());
         assertEquals(2, successor.generation());

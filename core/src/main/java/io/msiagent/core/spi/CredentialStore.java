@@ -15,7 +15,10 @@ public interface CredentialStore {
     String location(ManagedIdentityId identity);
 
     /**
-     * The stored credential, for use. A corrupt or unusable entry is quarantined (never silently
+     * The stored credential, for use. It may hand the key and certificate over
+     * {@linkplain MtlsCredential.Builder#encoded encoded}, checked without the JCA, for the JDK to
+     * decode at first use (the cache does that right after serving it, and replaces a credential
+     * the JDK refuses). A corrupt or unusable entry is quarantined (never silently
      * deleted) and reported as {@link LoadResult.Kind#ABSENT} with the reason, so the engine
      * re-acquires. An entry of a newer format (another version of msi-agent sharing the store) is
      * not corrupt and is never quarantined: a store that keeps entries side by side (Windows) passes
@@ -27,8 +30,9 @@ public interface CredentialStore {
 
     /**
      * The same entry, for inspection ({@code status}, {@code doctor}): never writes, never
-     * quarantines; a corrupt entry is {@link LoadResult.Kind#INVALID} with the reason (marked left in
-     * place when it is a newer format's).
+     * quarantines; the key and certificate are decoded by the JDK, whose verdict it reports; a
+     * corrupt entry is {@link LoadResult.Kind#INVALID} with the reason (marked left in place when it
+     * is a newer format's).
      */
     LoadResult inspect(ManagedIdentityId identity);
 

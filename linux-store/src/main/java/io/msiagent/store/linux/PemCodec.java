@@ -29,7 +29,8 @@ final class PemCodec {
     record Contents(byte[] pkcs8, List<byte[]> certificates) {
         /** The key and chain as JDK objects; throws when the JDK's decoders refuse them. */
         Decoded decodeWithJdk() throws MalformedPemException {
-            return new Decoded(privateKey(pkcs8), PemCodec.certificates(certificates));
+            List<X509Certificate> chain = PemCodec.certificates(certificates); // first, as JcaWarmUp and the lazy decoding take them
+            return new Decoded(privateKey(pkcs8), chain);
         }
     }
 

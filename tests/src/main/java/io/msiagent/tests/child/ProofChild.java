@@ -93,7 +93,6 @@ public final class ProofChild {
         long getStartedAtMillis = System.currentTimeMillis();
         MtlsCredential c = cache.get();
         long t3 = System.nanoTime();
-        GetReturned.mark();
         // What a first handshake needs: a stored credential's certificate and key as JDK objects (decoded
         // by the cache on its worker right after get() returned, or here if that has not finished).
         c.certificate();
@@ -108,16 +107,6 @@ public final class ProofChild {
         out.put("mainToCredentialMillis", (t3 - t0) / 1e6);
         out.put("keyMatches", Stack.keyMatchesCertificate(c));
         cache.close();
-    }
-
-    /** Loaded when a cold get() has returned: in a {@code -Xlog:class+load} log, what came before it is the cold start's. */
-    static final class GetReturned {
-        private GetReturned() {
-        }
-
-        static void mark() {
-            // loading the class is the mark
-        }
     }
 
     private static void firstToken(long t0, Map<String, String> opts, Map<String, Object> out) throws Exception {
