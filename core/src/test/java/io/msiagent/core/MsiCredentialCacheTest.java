@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.spi.StoreLock;
 import io.msiagent.core.testing.FakeScheduledExecutor;
 import io.msiagent.core.testing.MutableClock;
 import io.msiagent.core.testing.TestCredentials;
@@ -124,6 +125,22 @@ class MsiCredentialCacheTest {
         MtlsCredential c = cache().get();
         assertEquals(stored.x5tS256(), c.x5tS256());
         assertEquals(0, imds.metadataCalls.get());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    /**
+     * Another process holding the store's lock (renewing, which may take seconds, or hung) does not
+     * delay a start that finds a usable credential on disk; the lock still guards every issuance.
+     */
+    @Test
+    void aStoredCredentialIsServedWithoutWaitingForTheStoreLock() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minusSeconds(60), Duration.ofHours(8));
+        store.save(stored);
+        try (StoreLock heldElsewhere = store.lock(ManagedIdentityId.systemAssigned(), Duration.ofSeconds(1))) {
+            MtlsCredential c = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> cache().get(),
+                    "the cache waited for the lock (30 s) although the stored credential was usable");
+            assertEquals(stored.x5tS256(), c.x5tS256());
+        }
         assertEquals(0, imds.issueCalls.get());
     }
 
@@ -718,9 +735,33 @@ class MsiCredentialCacheTest {
         assertEquals(successor.renewAt(), cache.status().nextRenewalAttempt(), "its renewal timer is armed, not cancelled");
     }
 
+    /** The entry was absent at the first read; another process holds the lock; then the store cannot be read. */
     @Test
     void aLockTimeoutStaysTheErrorWhenTheStoreCannotBeReadEitherAndCarriesThatFailure() {
+        MsiCredentialCache cache = busyStore(1);
+        StoreException e = assertThrows(StoreException.class, cache::get);
+        assertTrue(e.getMessage().contains("held by process 4242"), e.getMessage());
+        assertEquals(1, e.getSuppressed().length, "the failed read is not lost");
+        assertTrue(e.getSuppressed()[0].getMessage().contains("permission denied"), e.getSuppressed()[0].getMessage());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    /** A store that cannot be read at all is the error at once: no wait for a lock that could not help. */
+    @Test
+    void anUnreadableStoreIsTheErrorWithoutWaitingForTheLock() {
+        MsiCredentialCache cache = busyStore(0);
+        StoreException e = assertThrows(StoreException.class, cache::get);
+        assertTrue(e.getMessage().contains("permission denied"), e.getMessage());
+        assertEquals(0, lockAttempts.get());
+        assertEquals(0, imds.issueCalls.get());
+    }
+
+    private final AtomicInteger lockAttempts = new AtomicInteger();
+
+    /** A store whose lock is always held elsewhere and whose entry is absent for the first {@code readable} reads, then unreadable. */
+    private MsiCredentialCache busyStore(int readable) {
         InMemoryCredentialStore memory = new InMemoryCredentialStore();
+        AtomicInteger reads = new AtomicInteger();
         io.msiagent.core.spi.CredentialStore busyAndBroken = new io.msiagent.core.spi.CredentialStore() {
             @Override
             public String location(ManagedIdentityId identity) {
@@ -729,6 +770,9 @@ class MsiCredentialCacheTest {
 
             @Override
             public io.msiagent.core.spi.LoadResult load(ManagedIdentityId identity) {
+                if (reads.getAndIncrement() < readable) {
+                    return io.msiagent.core.spi.LoadResult.absent();
+                }
                 throw new StoreException("busy-store/entry", "permission denied");
             }
 
@@ -749,17 +793,14 @@ class MsiCredentialCacheTest {
 
             @Override
             public io.msiagent.core.spi.StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
+                lockAttempts.incrementAndGet();
                 throw new StoreException("busy-store/lock", "timed out waiting for the lock, held by process 4242");
             }
         };
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busyAndBroken).keyProvider(new PooledKeyProvider())
                 .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
-        StoreException e = assertThrows(StoreException.class, cache::get);
-        assertTrue(e.getMessage().contains("held by process 4242"), e.getMessage());
-        assertEquals(1, e.getSuppressed().length, "the failed read is not lost");
-        assertTrue(e.getSuppressed()[0].getMessage().contains("permission denied"), e.getSuppressed()[0].getMessage());
-        assertEquals(0, imds.issueCalls.get());
+        return cache;
     }
 
     @Test
