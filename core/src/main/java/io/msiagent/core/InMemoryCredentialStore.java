@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +30,11 @@ public final class InMemoryCredentialStore implements CredentialStore {
     public LoadResult load(ManagedIdentityId identity) {
         MtlsCredential c = entries.get(identity);
         return c == null ? LoadResult.absent() : LoadResult.found(c);
+    }
+
+    @Override
+    public Optional<MtlsCredential> peek(ManagedIdentityId identity) {
+        return Optional.ofNullable(entries.get(identity));
     }
 
     @Override

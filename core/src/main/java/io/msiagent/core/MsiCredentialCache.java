@@ -30,6 +30,7 @@ import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ConcurrentHashMap;
@@ -1054,11 +1055,11 @@ public final class MsiCredentialCache implements AutoCloseable {
     private MtlsCredential acquire(Flight f) {
         Mode mode = f.mode;
         String replacingX5t = f.replacingX5t;
-        // A usable stored credential is served without the store's lock: a store's writes are atomic
-        // (a reader sees one whole entry), and the lock guards "re-read, then issue" (invariant 3). So a
-        // start does not wait behind another process's renewal, or a hung lock holder, for a credential
-        // that is on disk already; and a cold start saves the lock's cost (~5 ms in a fresh JVM).
-        MtlsCredential onDisk = usableFromStore(mode, replacingX5t, clock.instant());
+        // A usable stored credential is served without the store's lock, where the store can peek: its
+        // writes are atomic (a reader sees one whole entry), and the lock guards "re-read, then issue"
+        // (invariant 3). So a start does not wait behind another process's renewal, or a hung lock
+        // holder, for a credential that is on disk already; and a cold start saves the lock's cost.
+        MtlsCredential onDisk = peekUsable(mode, replacingX5t, clock.instant());
         if (onDisk != null) {
             return onDisk;
         }
@@ -1109,6 +1110,25 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
+    /** What the store can serve without its lock and without changing anything, if this flight may use it; else null, quietly. */
+    private MtlsCredential peekUsable(Mode mode, String replacingX5t, Instant now) {
+        if (mode == Mode.FORCE) {
+            return null;
+        }
+        Optional<MtlsCredential> peeked;
+        try {
+            peeked = store.peek(identity);
+        } catch (RuntimeException e) {
+            throw stepFailure("reading the store at " + store.location(identity), e);
+        }
+        MtlsCredential c = peeked.orElse(null);
+        return c != null && usable(c, mode, replacingX5t, now) && c.keyProtection().isAtLeast(minimumProtection) ? c : null;
+    }
+
+    private static boolean usable(MtlsCredential c, Mode mode, String replacingX5t, Instant now) {
+        return now.isBefore(c.notAfter()) && !c.x5tS256().equals(replacingX5t) && (mode != Mode.RENEW || now.isBefore(c.renewAt()));
+    }
+
     private MtlsCredential usableFromStore(Mode mode, String replacingX5t, Instant now) {
         if (mode == Mode.FORCE) {
             return null;
@@ -1126,10 +1146,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             return null;
         }
         MtlsCredential c = r.credential().orElseThrow();
-        if (!now.isBefore(c.notAfter()) || c.x5tS256().equals(replacingX5t)) {
-            return null;
-        }
-        if (mode == Mode.RENEW && !now.isBefore(c.renewAt())) {
+        if (!usable(c, mode, replacingX5t, now)) {
             return null;
         }
         if (!c.keyProtection().isAtLeast(minimumProtection)) {

@@ -130,7 +130,8 @@ class MsiCredentialCacheTest {
 
     /**
      * Another process holding the store's lock (renewing, which may take seconds, or hung) does not
-     * delay a start that finds a usable credential on disk; the lock still guards every issuance.
+     * delay a start that finds a usable credential on disk (the store peeks); the lock still guards
+     * every issuance.
      */
     @Test
     void aStoredCredentialIsServedWithoutWaitingForTheStoreLock() {
@@ -142,6 +143,18 @@ class MsiCredentialCacheTest {
             assertEquals(stored.x5tS256(), c.x5tS256());
         }
         assertEquals(0, imds.issueCalls.get());
+    }
+
+    /** A peeked credential the flight may not use (due for renewal, in a renewal) is left to the locked path. */
+    @Test
+    void aRenewalDoesNotTakeThePeekedCredentialItIsReplacing() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant().minus(Duration.ofHours(5)), Duration.ofHours(8));
+        store.save(stored);
+        MsiCredentialCache cache = cache();
+        assertEquals(stored.x5tS256(), cache.get().x5tS256(), "a cold start serves it though renewal is due");
+        executor.runDue();
+        assertEquals(1, imds.issueCalls.get(), "the renewal issued instead of taking the same entry again");
+        assertNotEquals(stored.x5tS256(), cache.get().x5tS256());
     }
 
     @Test
@@ -735,33 +748,9 @@ class MsiCredentialCacheTest {
         assertEquals(successor.renewAt(), cache.status().nextRenewalAttempt(), "its renewal timer is armed, not cancelled");
     }
 
-    /** The entry was absent at the first read; another process holds the lock; then the store cannot be read. */
     @Test
     void aLockTimeoutStaysTheErrorWhenTheStoreCannotBeReadEitherAndCarriesThatFailure() {
-        MsiCredentialCache cache = busyStore(1);
-        StoreException e = assertThrows(StoreException.class, cache::get);
-        assertTrue(e.getMessage().contains("held by process 4242"), e.getMessage());
-        assertEquals(1, e.getSuppressed().length, "the failed read is not lost");
-        assertTrue(e.getSuppressed()[0].getMessage().contains("permission denied"), e.getSuppressed()[0].getMessage());
-        assertEquals(0, imds.issueCalls.get());
-    }
-
-    /** A store that cannot be read at all is the error at once: no wait for a lock that could not help. */
-    @Test
-    void anUnreadableStoreIsTheErrorWithoutWaitingForTheLock() {
-        MsiCredentialCache cache = busyStore(0);
-        StoreException e = assertThrows(StoreException.class, cache::get);
-        assertTrue(e.getMessage().contains("permission denied"), e.getMessage());
-        assertEquals(0, lockAttempts.get());
-        assertEquals(0, imds.issueCalls.get());
-    }
-
-    private final AtomicInteger lockAttempts = new AtomicInteger();
-
-    /** A store whose lock is always held elsewhere and whose entry is absent for the first {@code readable} reads, then unreadable. */
-    private MsiCredentialCache busyStore(int readable) {
         InMemoryCredentialStore memory = new InMemoryCredentialStore();
-        AtomicInteger reads = new AtomicInteger();
         io.msiagent.core.spi.CredentialStore busyAndBroken = new io.msiagent.core.spi.CredentialStore() {
             @Override
             public String location(ManagedIdentityId identity) {
@@ -770,9 +759,6 @@ class MsiCredentialCacheTest {
 
             @Override
             public io.msiagent.core.spi.LoadResult load(ManagedIdentityId identity) {
-                if (reads.getAndIncrement() < readable) {
-                    return io.msiagent.core.spi.LoadResult.absent();
-                }
                 throw new StoreException("busy-store/entry", "permission denied");
             }
 
@@ -793,14 +779,17 @@ class MsiCredentialCacheTest {
 
             @Override
             public io.msiagent.core.spi.StoreLock lock(ManagedIdentityId identity, Duration maxWait) {
-                lockAttempts.incrementAndGet();
                 throw new StoreException("busy-store/lock", "timed out waiting for the lock, held by process 4242");
             }
         };
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(busyAndBroken).keyProvider(new PooledKeyProvider())
                 .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).build();
         caches.add(cache);
-        return cache;
+        StoreException e = assertThrows(StoreException.class, cache::get);
+        assertTrue(e.getMessage().contains("held by process 4242"), e.getMessage());
+        assertEquals(1, e.getSuppressed().length, "the failed read is not lost");
+        assertTrue(e.getSuppressed()[0].getMessage().contains("permission denied"), e.getSuppressed()[0].getMessage());
+        assertEquals(0, imds.issueCalls.get());
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.StoreException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Where credentials persist between processes: one entry per identity. Implementations are
@@ -27,6 +28,20 @@ public interface CredentialStore {
      * ownership, symlinks, unreadable directory).
      */
     LoadResult load(ManagedIdentityId identity);
+
+    /**
+     * The stored credential when it can be served as it is, read without {@link #lock} and without
+     * waiting for it; empty when there is none or it needs {@link #load}'s attention (anything that
+     * would be quarantined, purged or left in place), which the engine then calls under the lock. A
+     * peek never quarantines and logs nothing; it may repair what a load repairs at once (a file's
+     * mode). It throws what {@link #load} throws for problems a re-acquisition cannot fix. The
+     * engine serves a peeked credential without taking the lock, so a start does not wait behind
+     * another process's renewal for a credential already on disk. Default: always empty, i.e. the
+     * engine takes the lock before it reads.
+     */
+    default Optional<MtlsCredential> peek(ManagedIdentityId identity) {
+        return Optional.empty();
+    }
 
     /**
      * The same entry, for inspection ({@code status}, {@code doctor}): never writes, never

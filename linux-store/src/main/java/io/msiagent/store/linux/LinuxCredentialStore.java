@@ -179,6 +179,25 @@ public final class LinuxCredentialStore implements CredentialStore {
         }
     }
 
+    /**
+     * The entry as {@link #load} reads it (modes repaired, the usual entry handed over encoded), when
+     * it has no problem; nothing is quarantined, and no lock is taken or waited for: the engine serves
+     * what this returns without the lock, and calls {@code load} under it for anything else.
+     */
+    @Override
+    public Optional<MtlsCredential> peek(ManagedIdentityId identity) {
+        EntryFiles f = files(identity);
+        try {
+            if (!directoryReadable(true)) {
+                return Optional.empty();
+            }
+            Read r = read(identity, f, true);
+            return r.problem() == null ? Optional.ofNullable(r.credential()) : Optional.empty();
+        } catch (IOException e) {
+            throw new StoreException(f.pem().toString(), "cannot read the stored credential: " + e, e);
+        }
+    }
+
     @Override
     public LoadResult inspect(ManagedIdentityId identity) {
         EntryFiles f = files(identity);

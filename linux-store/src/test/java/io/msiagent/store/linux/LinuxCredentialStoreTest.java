@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.msiagent.core.CredentialUnavailableException;
@@ -14,6 +15,7 @@ import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.StoreException;
 import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.spi.StoreLock;
 import io.msiagent.core.testing.TestCredentials;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
@@ -37,6 +39,10 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.Date;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.bouncycastle.asn1.ASN1GeneralizedTime;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -247,6 +253,46 @@ class LinuxCredentialStoreTest {
         MtlsCredential unusualTime = first.toBuilder().chain(List.of(cert)).privateKey(keys.getPrivate()).build();
         store.save(unusualTime);
         assertSame(unusualTime, found(store.load(SYSTEM)));
+    }
+
+    /**
+     * peek() serves what load() would, repairs what load() repairs, and leaves everything else in
+     * place for load() (which the engine calls under the lock): it never quarantines, and neither
+     * takes nor waits for the lock.
+     */
+    @Test
+    void peekServesAUsableEntryAndLeavesAnythingElseToLoad() throws Exception {
+        assertTrue(store.peek(SYSTEM).isEmpty(), "nothing stored");
+        store.save(first);
+        Files.setPosixFilePermissions(store.pemFile(SYSTEM), PosixFilePermissions.fromString("rw-r--r--"));
+        assertSame(first, store.peek(SYSTEM).orElseThrow());
+        assertEquals("rw-------", mode(store.pemFile(SYSTEM)), "a too-open mode is repaired as a load repairs it");
+
+        SecureFiles.writeAtomically(store.pemFile(SYSTEM), "not a pem at all\n".getBytes(StandardCharsets.US_ASCII));
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            CountDownLatch held = new CountDownLatch(1);
+            CountDownLatch done = new CountDownLatch(1);
+            other.submit(() -> {
+                try (StoreLock lock = store.lock(SYSTEM, Duration.ofSeconds(5))) {
+                    held.countDown();
+                    done.await();
+                }
+                return null;
+            });
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            // load() would wait up to a second for the lock to move the entry aside; peek() does not try.
+            assertTrue(assertTimeoutPreemptively(Duration.ofMillis(900), () -> store.peek(SYSTEM)).isEmpty());
+            done.countDown();
+        } finally {
+            other.shutdown();
+        }
+        assertTrue(Files.exists(store.pemFile(SYSTEM)), "nothing moved aside");
+        assertEquals(LoadResult.Kind.ABSENT, store.load(SYSTEM).kind(), "load() deals with it");
+        assertFalse(Files.exists(store.pemFile(SYSTEM)));
+
+        Files.createSymbolicLink(store.pemFile(SYSTEM), tmp.resolve("elsewhere.pem"));
+        assertThrows(StoreException.class, () -> store.peek(SYSTEM), "a symlink is refused, as by load()");
     }
 
     // --- corrupt entries -------------------------------------------------------------------
