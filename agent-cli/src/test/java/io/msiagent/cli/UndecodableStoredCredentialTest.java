@@ -9,15 +9,11 @@ import io.msiagent.core.EncodedKeyAndCertificate;
 import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.spi.LoadResult;
+import io.msiagent.core.testing.UndecodableCertificates;
 import io.msiagent.store.linux.LinuxCredentialStore;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -55,12 +51,9 @@ class UndecodableStoredCredentialTest {
         Path dir = cli.storeDir();
         MtlsCredential c = store().inspect(SYSTEM).credential().orElseThrow();
         byte[] key = c.privateKey().getEncoded();
-        byte[] damaged = damagedWhereOnlyTheJdkNotices(key, c.certificate().getEncoded());
+        byte[] damaged = UndecodableCertificates.damagedWhereOnlyTheJdkNotices(key, c.certificate().getEncoded());
         undecodable = EncodedKeyAndCertificate.ifWellFormed(key, damaged).orElseThrow().x5tS256();
-        Base64.Encoder b64 = Base64.getMimeEncoder(64, new byte[] {'\n'});
-        Files.writeString(dir.resolve("msal_mtls.pem"), "-----BEGIN PRIVATE KEY-----\n" + b64.encodeToString(key)
-                + "\n-----END PRIVATE KEY-----\n-----BEGIN CERTIFICATE-----\n" + b64.encodeToString(damaged)
-                + "\n-----END CERTIFICATE-----\n", StandardCharsets.US_ASCII);
+        Files.write(dir.resolve("msal_mtls.pem"), UndecodableCertificates.pem(key, damaged));
         Path metadata = dir.resolve("msal_mtls.json");
         Files.writeString(metadata, Files.readString(metadata).replace(c.x5tS256(), undecodable));
         assertEquals(LoadResult.Kind.FOUND, store().load(SYSTEM).kind(), "served undecoded by a load");
@@ -91,26 +84,6 @@ class UndecodableStoredCredentialTest {
             assertEquals(0, r.code(), () -> command + ": " + r);
             assertReplacedOnDisk();
             spoilTheStoredEntry(); // again, for the next command
-        }
-    }
-
-    private static byte[] damagedWhereOnlyTheJdkNotices(byte[] key, byte[] der) {
-        for (int i = 0; i < der.length; i++) {
-            byte[] flipped = der.clone();
-            flipped[i] ^= 0x01;
-            if (EncodedKeyAndCertificate.ifWellFormed(key, flipped).isPresent() && !jdkDecodes(flipped)) {
-                return flipped;
-            }
-        }
-        throw new AssertionError("no flip the check accepts and the JDK refuses");
-    }
-
-    private static boolean jdkDecodes(byte[] der) {
-        try {
-            CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
-            return true;
-        } catch (CertificateException refused) {
-            return false;
         }
     }
 }

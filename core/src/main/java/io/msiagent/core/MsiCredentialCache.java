@@ -661,7 +661,6 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     private void startBackgroundRenewal(Published due) {
-        Flight f;
         synchronized (stateLock) {
             if (closed || current != due) {
                 return;
@@ -672,31 +671,26 @@ public final class MsiCredentialCache implements AutoCloseable {
                 renewTimer = schedule(new RenewalTimer(due), delayUntil(due.credential.renewAt(), now));
                 return;
             }
-            if (flight != null) {
-                renewalPending = true;
-                return;
-            }
-            f = new Flight(Mode.RENEW, due.x5tS256, true);
-            flight = f;
         }
-        launch(f);
+        renewInBackground(due);
     }
 
     /**
-     * Re-issues in place of {@code bad}, which stays current until its successor is published (as a
-     * certificate the token endpoint rejects does); a failure retries in the background like a renewal's.
+     * Renews in place of {@code p} (due, or a stored credential the JDK refused), which stays current
+     * until its successor is published; a failure retries in the background. While another flight
+     * runs, its outcome decides (and its failure retries).
      */
-    private void replaceInBackground(Published bad) {
+    private void renewInBackground(Published p) {
         Flight f;
         synchronized (stateLock) {
-            if (closed || current != bad) {
+            if (closed || current != p) {
                 return;
             }
             if (flight != null) {
                 renewalPending = true;
                 return;
             }
-            f = new Flight(Mode.RENEW, bad.x5tS256, true);
+            f = new Flight(Mode.RENEW, p.x5tS256, true);
             flight = f;
         }
         launch(f);
@@ -819,7 +813,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                     published.credential.decode();
                 } catch (CredentialUnavailableException e) {
                     log().error("Stored credential {} of {} cannot be used; replacing it: {}", published.x5tS256, identity, e.getMessage());
-                    replaceInBackground(published);
+                    renewInBackground(published);
                 }
             }
             if (f.issued) {

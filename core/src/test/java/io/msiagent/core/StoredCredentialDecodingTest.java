@@ -10,13 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.msiagent.core.testing.FakeScheduledExecutor;
 import io.msiagent.core.testing.MutableClock;
 import io.msiagent.core.testing.TestCredentials;
-import java.io.ByteArrayInputStream;
+import io.msiagent.core.testing.UndecodableCertificates;
 import java.math.BigInteger;
 import java.security.interfaces.RSAPrivateCrtKey;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -95,23 +92,9 @@ class StoredCredentialDecodingTest {
         assertEquals(List.of(CredentialEvent.Type.ACQUIRED, CredentialEvent.Type.RENEWED), events);
     }
 
-    /** The first single-bit flip of the certificate that the check accepts and the JDK's decoder refuses (inside a name). */
     private static EncodedKeyAndCertificate wellFormedButRefusedByTheJdk(MtlsCredential c) throws Exception {
-        byte[] der = c.certificate().getEncoded();
-        for (int i = 0; i < der.length; i++) {
-            for (int bit = 0; bit < 8; bit++) {
-                byte[] flipped = der.clone();
-                flipped[i] ^= (byte) (1 << bit);
-                Optional<EncodedKeyAndCertificate> e = EncodedKeyAndCertificate.ifWellFormed(c.privateKey().getEncoded(), flipped);
-                if (e.isPresent()) {
-                    try {
-                        CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(flipped));
-                    } catch (CertificateException refused) {
-                        return e.get();
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no such flip");
+        byte[] pkcs8 = c.privateKey().getEncoded();
+        return EncodedKeyAndCertificate.ifWellFormed(pkcs8,
+                UndecodableCertificates.damagedWhereOnlyTheJdkNotices(pkcs8, c.certificate().getEncoded())).orElseThrow();
     }
 }

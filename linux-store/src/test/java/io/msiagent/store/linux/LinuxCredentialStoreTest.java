@@ -17,7 +17,7 @@ import io.msiagent.core.StoreException;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.spi.StoreLock;
 import io.msiagent.core.testing.TestCredentials;
-import java.io.ByteArrayInputStream;
+import io.msiagent.core.testing.UndecodableCertificates;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,8 +26,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.PrivateKey;
-import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -36,7 +34,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -346,7 +343,7 @@ class LinuxCredentialStoreTest {
      */
     @Test
     void aCertificateDamagedWhereOnlyTheJdkWouldNoticeIsQuarantined() throws Exception {
-        LoadResult r = corruptThenInspectThenLoad(pem(first.privateKey().getEncoded(), damagedWhereOnlyTheJdkNotices(first)));
+        LoadResult r = corruptThenInspectThenLoad(UndecodableCertificates.pem(first.privateKey().getEncoded(), damagedWhereOnlyTheJdkNotices(first)));
         assertTrue(r.problem().contains("metadata has no entry for the certificate x5t#S256="), r.problem());
     }
 
@@ -360,7 +357,7 @@ class LinuxCredentialStoreTest {
         store.save(first);
         byte[] damaged = damagedWhereOnlyTheJdkNotices(first);
         String damagedX5t = EncodedKeyAndCertificate.ifWellFormed(first.privateKey().getEncoded(), damaged).orElseThrow().x5tS256();
-        SecureFiles.writeAtomically(store.pemFile(SYSTEM), pem(first.privateKey().getEncoded(), damaged));
+        SecureFiles.writeAtomically(store.pemFile(SYSTEM), UndecodableCertificates.pem(first.privateKey().getEncoded(), damaged));
         Path metadata = store.metadataFile(SYSTEM);
         SecureFiles.writeAtomically(metadata, Files.readString(metadata).replace(first.x5tS256(), damagedX5t)
                 .getBytes(StandardCharsets.UTF_8));
@@ -373,34 +370,8 @@ class LinuxCredentialStoreTest {
         assertThrows(CredentialUnavailableException.class, served::certificate);
     }
 
-    /** The first single-bit flip of {@code c}'s certificate that the JCA-free check accepts and the JDK refuses. */
     private static byte[] damagedWhereOnlyTheJdkNotices(MtlsCredential c) throws Exception {
-        byte[] der = c.certificate().getEncoded();
-        for (int i = 0; i < der.length; i++) {
-            byte[] flipped = der.clone();
-            flipped[i] ^= 0x01;
-            if (EncodedKeyAndCertificate.ifWellFormed(c.privateKey().getEncoded(), flipped).isPresent() && !jdkDecodes(flipped)) {
-                return flipped;
-            }
-        }
-        throw new AssertionError("no flip the check accepts and the JDK refuses");
-    }
-
-    private static boolean jdkDecodes(byte[] der) {
-        try {
-            CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
-            return true;
-        } catch (CertificateException refused) {
-            return false;
-        }
-    }
-
-    /** A PEM file of a key and one certificate, the way the store writes it. */
-    private static byte[] pem(byte[] pkcs8, byte[] certificate) {
-        Base64.Encoder b64 = Base64.getMimeEncoder(64, new byte[] {'\n'});
-        return ("-----BEGIN PRIVATE KEY-----\n" + b64.encodeToString(pkcs8) + "\n-----END PRIVATE KEY-----\n"
-                + "-----BEGIN CERTIFICATE-----\n" + b64.encodeToString(certificate) + "\n-----END CERTIFICATE-----\n")
-                .getBytes(StandardCharsets.US_ASCII);
+        return UndecodableCertificates.damagedWhereOnlyTheJdkNotices(c.privateKey().getEncoded(), c.certificate().getEncoded());
     }
 
     @Test
