@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The platform store, seen by the CLI: which certificates this process saved (so a credential the
@@ -82,6 +83,11 @@ final class ObservedStore implements CredentialStore {
     @Override
     public String location(ManagedIdentityId identity) {
         return delegate.location(identity);
+    }
+
+    @Override
+    public Optional<MtlsCredential> peek(ManagedIdentityId identity) {
+        return delegate.peek(identity);
     }
 
     @Override

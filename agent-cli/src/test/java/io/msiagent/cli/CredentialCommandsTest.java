@@ -3,6 +3,7 @@ package io.msiagent.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -15,6 +16,7 @@ import io.msiagent.cli.emulator.ImdsEmulator;
 import io.msiagent.cli.emulator.ImdsEmulatorExtension;
 import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.spi.StoreLock;
 import io.msiagent.core.testing.TestCredentials;
 import io.msiagent.store.linux.LinuxCredentialStore;
 import io.msiagent.store.linux.PrivatePaths;
@@ -31,6 +33,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,6 +66,36 @@ class CredentialCommandsTest {
     long imdsCalls() {
         var s = emu.stats();
         return s.calls(EmulatorPath.PLATFORM_METADATA) + s.calls(EmulatorPath.ISSUE_CREDENTIAL);
+    }
+
+    /**
+     * Another process renewing (it holds the store's lock, for seconds at worst) does not hold up a
+     * command that finds a usable credential on disk: the store is peeked at without the lock.
+     */
+    @Test
+    void acquireServesTheStoredCredentialWhileTheStoreLockIsHeldElsewhere() throws Exception {
+        assertEquals(0, cli.run("acquire").code());
+        LinuxCredentialStore store = LinuxCredentialStore.builder().directory(cli.storeDir()).build();
+        ExecutorService holder = Executors.newSingleThreadExecutor();
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        holder.submit(() -> {
+            try (StoreLock lock = store.lock(ManagedIdentityId.systemAssigned(), Duration.ofSeconds(5))) {
+                held.countDown();
+                release.await();
+            }
+            return null;
+        });
+        try {
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            Cli.Result r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> cli.run("--json", "acquire"),
+                    "acquire waited for the lock (30 s) although the stored credential was usable");
+            assertEquals(0, r.code(), r::toString);
+            assertEquals("store", r.json().get("source").asText());
+        } finally {
+            release.countDown();
+            holder.shutdown();
+        }
     }
 
     @Test

@@ -1104,7 +1104,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
     }
 
-    /** What the store can serve without its lock and without changing anything, if this flight may use it; else null, quietly. */
+    /** What the store can serve without its lock and without quarantining anything, if this flight may use it; else null, quietly. */
     private MtlsCredential peekUsable(Mode mode, String replacingX5t, Instant now) {
         if (mode == Mode.FORCE) {
             return null;
