@@ -806,8 +806,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             } finally {
                 f.result.complete(published);
             }
-            if (!f.issued) {
-                // A stored credential is served before its key and certificates become JDK objects (the JCA's
+            if (f.issued) {
+                prepareSpareKey();
+            } else {
+                // A stored credential is served before its key and certificate become JDK objects (the JCA's
                 // start-up is no part of a cold start): decode them now, so the first handshake finds them ready.
                 try {
                     published.credential.decode();
@@ -815,10 +817,6 @@ public final class MsiCredentialCache implements AutoCloseable {
                     log().error("Stored credential {} of {} cannot be used; replacing it: {}", published.x5tS256, identity, e.getMessage());
                     renewInBackground(published);
                 }
-            }
-            if (f.issued) {
-                prepareSpareKey();
-            } else {
                 prepareSpareKeyLater(published.credential);
             }
             // Logged after the waiters were released: a cold get() does not wait for the logger to start.
