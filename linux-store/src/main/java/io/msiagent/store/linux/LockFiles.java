@@ -176,11 +176,7 @@ final class LockFiles {
         return h;
     }
 
-    /**
-     * A held lock whose second close is a no-op, so a double close cannot release someone else's
-     * hold. Spelled out rather than made of lambdas: a cold start takes this lock, and the JVM's first
-     * lambda costs it ~8 ms of method-handle set-up.
-     */
+    /** A held lock whose second close is a no-op, so a double close cannot release someone else's hold. */
     private static final class Handle implements StoreLock {
         private final Holder holder;
         /** Only another hold of the in-process lock by a thread that holds the file lock already. */

@@ -33,7 +33,7 @@ public final class PrivatePaths {
     /** Findings for a store file; empty when it is fine or absent. */
     public static List<PermissionFinding> examineFile(Path file) throws IOException {
         Optional<PermissionFinding> finding = examine(file, false, PathFacts.of(file));
-        return finding.isPresent() ? List.of(finding.get()) : List.of(); // no lambda on a cold start's path
+        return finding.isPresent() ? List.of(finding.get()) : List.of();
     }
 
     /**
@@ -46,7 +46,7 @@ public final class PrivatePaths {
         List<PermissionFinding> findings = new ArrayList<>();
         PathFacts facts = PathFacts.of(dir);
         Optional<PermissionFinding> finding = examine(dir, true, facts);
-        if (finding.isPresent()) {
+        if (finding.isPresent()) { // not ifPresent(findings::add): serving a stored credential passes here, lambda-free
             findings.add(finding.get());
         }
         Path parent = dir.toAbsolutePath().getParent();
