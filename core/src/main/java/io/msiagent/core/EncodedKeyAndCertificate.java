@@ -11,7 +11,6 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 
@@ -85,7 +84,7 @@ public final class EncodedKeyAndCertificate {
                     || !Arrays.equals(keyModulusAndExponent[1], certificateModulusAndExponent[1])) {
                 return Optional.empty();
             }
-            String x5t = Base64.getUrlEncoder().withoutPadding().encodeToString(Sha256.digest(certificate));
+            String x5t = MtlsCredential.x5tS256(certificate);
             return Optional.of(new EncodedKeyAndCertificate(pkcs8.clone(), certificate.clone(), serial[0], x5t, validity[0], validity[1]));
         } catch (RuntimeException notInThisShape) {
             return Optional.empty();

@@ -100,10 +100,15 @@ public final class MtlsCredential {
     /** base64url (no padding) of SHA-256 over the DER certificate: RFC 8705's {@code x5t#S256}. */
     public static String x5tS256(X509Certificate certificate) {
         try {
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(Sha256.digest(certificate.getEncoded()));
+            return x5tS256(certificate.getEncoded());
         } catch (CertificateEncodingException e) {
             throw new IllegalStateException("cannot hash certificate", e);
         }
+    }
+
+    /** {@link #x5tS256(X509Certificate)} of a DER certificate. */
+    static String x5tS256(byte[] der) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(Sha256.digest(der));
     }
 
     public ManagedIdentityId identity() {

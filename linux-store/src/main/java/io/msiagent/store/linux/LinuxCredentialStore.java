@@ -143,10 +143,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     public LoadResult load(ManagedIdentityId identity) {
         EntryFiles f = files(identity);
         try {
-            if (!directoryReadable(true)) {
-                return LoadResult.absent();
-            }
-            Read r = read(identity, f, true);
+            Read r = readToServe(identity, f);
             if (r.problem() == null) {
                 return r.result();
             }
@@ -188,10 +185,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     public Optional<MtlsCredential> peek(ManagedIdentityId identity) {
         EntryFiles f = files(identity);
         try {
-            if (!directoryReadable(true)) {
-                return Optional.empty();
-            }
-            Read r = read(identity, f, true);
+            Read r = readToServe(identity, f);
             return r.problem() == null ? Optional.ofNullable(r.credential()) : Optional.empty();
         } catch (IOException e) {
             throw new StoreException(f.pem().toString(), "cannot read the stored credential: " + e, e);
@@ -362,6 +356,11 @@ public final class LinuxCredentialStore implements CredentialStore {
         LoadResult result() {
             return credential != null ? LoadResult.found(credential) : LoadResult.absent();
         }
+    }
+
+    /** The entry as load() and peek() read it: the directory checked and repaired first; MISSING without one. */
+    private Read readToServe(ManagedIdentityId identity, EntryFiles f) throws IOException {
+        return directoryReadable(true) ? read(identity, f, true) : Read.MISSING;
     }
 
     private Read read(ManagedIdentityId identity, EntryFiles f, boolean repair) throws IOException {
