@@ -88,4 +88,19 @@ class ChildProcessCliTest {
             assertTrue(!r.out().contains("STOPPING") && !r.out().contains("SIGTERM"), "no signal is claimed: " + r.out());
         }
     }
+
+    @Test
+    void aWorldWritableParentIsWarnedOncePerRunNotAtEachReadAndSave() throws Exception {
+        Path shared = java.nio.file.Files.createDirectory(tmp.resolve("shared"));
+        java.nio.file.Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path store = shared.resolve("certs");
+        Cli cli = new Cli(EMULATOR.emulator(), store);
+        // a cold acquire peeks, loads under the lock and saves; renew loads and saves; a warm acquire peeks
+        for (String command : List.of("acquire", "renew", "acquire")) {
+            Cli.Result r = exec(cli, command, "-v", "--store-dir", store.toString()); // the CLI logs warnings only with -v
+            assertEquals(0, r.code(), r::toString);
+            assertEquals(1, r.err().lines().filter(l -> l.contains(shared + ": parent directory is world-writable")).count(),
+                    r::toString);
+        }
+    }
 }

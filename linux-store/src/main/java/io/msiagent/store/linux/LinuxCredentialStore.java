@@ -30,6 +30,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +71,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     private final Ticker ticker;
     private final LockFiles locks;
     private final Quarantine quarantine;
+    private final Set<PermissionFinding> warnedAbove = ConcurrentHashMap.newKeySet();
 
     private LinuxCredentialStore(Builder b) {
         this.directory = StoreDirectory.resolve(b.directory, b.environment, b.userHome);
@@ -330,7 +333,7 @@ public final class LinuxCredentialStore implements CredentialStore {
             return false;
         }
         if (repair) {
-            PrivatePaths.enforceDirectory(directory);
+            enforceDirectory();
         } else {
             for (PermissionFinding finding : PrivatePaths.examineDirectory(directory)) {
                 if (finding.severity() == PermissionFinding.Severity.ERROR) {
@@ -343,7 +346,20 @@ public final class LinuxCredentialStore implements CredentialStore {
 
     private void prepareDirectoryForWrite() throws IOException {
         SecureFiles.createPrivateDirectories(directory);
-        PrivatePaths.enforceDirectory(directory);
+        enforceDirectory();
+    }
+
+    /**
+     * Repairs the directory's mode, refuses it when it is not ours; warns of what is wrong above it
+     * once per finding, not at each of the peek, load and save of every renewal ({@code doctor} and
+     * {@link #checkPermissions} report it every time).
+     */
+    private void enforceDirectory() throws IOException {
+        for (PermissionFinding f : PrivatePaths.enforceDirectory(directory)) {
+            if (warnedAbove.add(f)) {
+                log().warn("{}", f);
+            }
+        }
     }
 
     /**

@@ -99,14 +99,19 @@ public final class PrivatePaths {
         enforce(file, false);
     }
 
-    /** As {@link #enforceFile} for the store directory; also warns about a world-writable parent. */
-    static void enforceDirectory(Path dir) throws IOException {
+    /**
+     * As {@link #enforceFile} for the store directory; returns the warnings about the directories
+     * above it (a world-writable parent, say), which no repair here touches, for the caller to report.
+     */
+    static List<PermissionFinding> enforceDirectory(Path dir) throws IOException {
         enforce(dir, true);
+        List<PermissionFinding> above = new ArrayList<>();
         for (PermissionFinding f : examineDirectory(dir)) {
             if (!f.path().equals(dir)) {
-                log().warn("{}", f);
+                above.add(f);
             }
         }
+        return above;
     }
 
     private static void enforce(Path path, boolean directory) throws IOException {
@@ -118,7 +123,13 @@ public final class PrivatePaths {
         if (finding.get().severity() == PermissionFinding.Severity.ERROR) {
             throw new StoreException(path.toString(), finding.get().problem());
         }
-        Files.setPosixFilePermissions(path, directory ? SecureFiles.DIRECTORY_MODE : SecureFiles.FILE_MODE);
+        try {
+            Files.setPosixFilePermissions(path, directory ? SecureFiles.DIRECTORY_MODE : SecureFiles.FILE_MODE);
+        } catch (NoSuchFileException gone) {
+            // Quarantined or cleared by another process since the lstat (a peek repairs without the
+            // lock): absent, as if the lstat had not found it, so the caller reads nothing, not an error.
+            return;
+        }
         log().warn("{}: repaired mode {} to {}", path, facts.octal(), directory ? "0700" : "0600");
     }
 

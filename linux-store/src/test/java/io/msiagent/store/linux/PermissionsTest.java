@@ -18,8 +18,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -309,5 +312,44 @@ class PermissionsTest {
         } catch (java.io.IOException e) {
             return "";
         }
+    }
+    /*
+     * A peek repairs a too-open mode without the lock, so the file can be quarantined or cleared by
+     * another process between its lstat and the chmod. A file gone by then is absent, as if the
+     * lstat had not found it: the engine then loads under the lock instead of failing the caller.
+     * The race is made here by a second thread moving a 0644 file in and out of place.
+     */
+    @Test
+    void aFileRemovedWhileItsModeIsRepairedIsAbsentNotAnError() throws Exception {
+        Files.createDirectories(dir);
+        Path file = dir.resolve("msal_mtls.pem");
+        Path aside = dir.resolve("aside");
+        Files.write(aside, new byte[] {1});
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicReference<Throwable> moverFailed = new AtomicReference<>();
+        Thread mover = new Thread(() -> {
+            try {
+                while (!stop.get()) {
+                    Files.setPosixFilePermissions(aside, PosixFilePermissions.fromString("rw-r--r--"));
+                    Files.move(aside, file, StandardCopyOption.ATOMIC_MOVE);
+                    Files.move(file, aside, StandardCopyOption.ATOMIC_MOVE);
+                }
+            } catch (Throwable t) {
+                moverFailed.set(t);
+            }
+        });
+        mover.start();
+        int repaired = 0;
+        try {
+            for (int i = 0; i < 20_000 && moverFailed.get() == null; i++) {
+                PrivatePaths.enforceFile(file);
+                repaired++;
+            }
+        } finally {
+            stop.set(true);
+            mover.join();
+        }
+        assertEquals(null, moverFailed.get());
+        assertEquals(20_000, repaired);
     }
 }
