@@ -4,9 +4,10 @@ package io.msiagent.core;
  * SHA-256 (FIPS 180-4) for certificate thumbprints. The JDK's {@code MessageDigest} is the same
  * function, but its first use in a JVM starts the JCA provider framework (~20-30 ms here): a cold
  * start serving a stored credential would pay that only to compare the stored certificate with its
- * metadata. Tested against {@code MessageDigest} over many lengths.
+ * metadata, and a store only to name an identity's files. Tested against {@code MessageDigest} over
+ * many lengths.
  */
-final class Sha256 {
+public final class Sha256 {
     private static final int[] K = {
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -21,7 +22,7 @@ final class Sha256 {
     private Sha256() {
     }
 
-    static byte[] digest(byte[] message) {
+    public static byte[] digest(byte[] message) {
         int[] h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
         // The message, a 1 bit, zeros, and its length in bits as 64-bit big-endian, to a multiple of 64 bytes.
         int length = ((message.length + 8) / 64 + 1) * 64;

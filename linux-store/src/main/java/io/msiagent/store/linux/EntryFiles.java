@@ -1,10 +1,9 @@
 package io.msiagent.store.linux;
 
 import io.msiagent.core.ManagedIdentityId;
+import io.msiagent.core.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -113,11 +112,8 @@ final class EntryFiles {
         return true;
     }
 
+    /** Core's own SHA-256, not MessageDigest's: naming the files must not start the JCA on a cold start. */
     private static String sha256Hex(String s) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return HexFormat.of().formatHex(Sha256.digest(s.getBytes(StandardCharsets.UTF_8)));
     }
 }

@@ -41,6 +41,14 @@ class EntryFilesTest {
                 EntryFiles.baseName(ManagedIdentityId.resourceId(ARM.toUpperCase())));
     }
 
+    /** The names are on disk already: what an earlier version stored must be found by a later one. */
+    @Test
+    void hashedNamesAreTheFirst16HexOfTheSha256OfTheLowerCasedId() {
+        // printf '%s' <lower-cased id> | sha256sum | cut -c1-16
+        assertEquals("msal_mtls_resource_id_817dad79de1b520c", EntryFiles.baseName(ManagedIdentityId.resourceId(ARM)));
+        assertEquals("msal_mtls_object_id_02b53c8bd6cbc03e", EntryFiles.baseName(ManagedIdentityId.objectId("Not A GUID")));
+    }
+
     @Test
     void namesNeverCollideAcrossKindsAndIds() {
         List<ManagedIdentityId> ids = List.of(ManagedIdentityId.systemAssigned(), ManagedIdentityId.clientId(GUID),
