@@ -151,7 +151,22 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println("The demo's credential stays in " + store.location(identity) + " (issued by the demo's throwaway CA; remove it with:"
                 + " msi-agent clear --store-dir " + where + ")");
+        if (store instanceof LinuxCredentialStore linux) {
+            out.println("Files the demo left in " + where + ": " + String.join(", ", filesLeft(linux, identity))
+                    + " (clear keeps the lock file, as for every identity)");
+        }
         return verdict(code);
+    }
+
+    /** The entry's files that exist, the lock file included: the demo says everything it leaves behind. */
+    private static List<String> filesLeft(LinuxCredentialStore store, ManagedIdentityId identity) {
+        List<String> names = new ArrayList<>();
+        for (Path p : List.of(store.pemFile(identity), store.metadataFile(identity), store.pkcs12File(identity), store.lockFile(identity))) {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                names.add(p.getFileName().toString());
+            }
+        }
+        return names;
     }
 
     private EmulatorConfig emulatorConfig() {

@@ -62,6 +62,11 @@ class DemoAndEmulatorCommandTest {
         assertTrue(r.out().contains(store.resolve("msal_mtls.pem").toString()), r.out());
         Path pem = store.resolve("msal_mtls.pem");
         assertTrue(Files.exists(pem), "the credential stays in " + store);
+        String left = r.out().lines().filter(l -> l.startsWith("Files the demo left in " + store + ": ")).findFirst()
+                .orElseThrow(() -> new AssertionError("the demo does not say what it left: " + r.out()));
+        try (var files = Files.list(store)) {
+            files.forEach(f -> assertTrue(left.contains(f.getFileName().toString()), "the demo left " + f + " and did not say so: " + left));
+        }
         Cli.Result status = cli.run("status", "--json");
         assertEquals(0, status.code(), status::toString);
         assertEquals(pem.toString(), status.json().get("store").asText());
