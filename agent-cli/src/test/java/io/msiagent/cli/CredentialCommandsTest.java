@@ -219,6 +219,23 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void pkcs12TurnedOnForAStoredCredentialWritesThePfxAtOnceWithoutAnIssuance() throws Exception {
+        Path pfx = cli.storeDir().resolve("msal_mtls.pfx");
+        assertEquals(0, cli.run("acquire").code());
+        long calls = imdsCalls();
+        Cli.Result r = cli.run("--json", "acquire", "--pkcs12");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("store", r.json().get("source").asText());
+        assertEquals(calls, imdsCalls(), "the stored credential is written as PKCS#12, not renewed");
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(pfx)));
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(pfx)) {
+            ks.load(in, new char[0]);
+        }
+        assertEquals(certificateIn(cli.storeDir().resolve("msal_mtls.pem")), ks.getCertificate("msal_mtls"));
+    }
+
+    @Test
     void tokenAuditsTheIssuanceItMade() throws Exception {
         Cli.Result r = cli.run("--json", "token", "--resource", "https://management.azure.com");
         assertEquals(0, r.code(), r::toString);

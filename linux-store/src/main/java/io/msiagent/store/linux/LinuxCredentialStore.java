@@ -1,5 +1,6 @@
 package io.msiagent.store.linux;
 
+import io.msiagent.core.CredentialUnavailableException;
 import io.msiagent.core.EncodedKeyAndCertificate;
 import io.msiagent.core.KeyMatch;
 import io.msiagent.core.ManagedIdentityId;
@@ -148,6 +149,7 @@ public final class LinuxCredentialStore implements CredentialStore {
         try {
             Read r = readToServe(identity, f);
             if (r.problem() == null) {
+                writeMissingPkcs12(f, r.credential());
                 return r.result();
             }
             if (r.leftInPlace()) {
@@ -189,9 +191,39 @@ public final class LinuxCredentialStore implements CredentialStore {
         EntryFiles f = files(identity);
         try {
             Read r = readToServe(identity, f);
-            return r.problem() == null ? Optional.ofNullable(r.credential()) : Optional.empty();
+            if (r.problem() != null || (r.credential() != null && pkcs12Missing(f))) {
+                return Optional.empty(); // load() writes a missing PKCS#12 file, under the lock
+            }
+            return Optional.ofNullable(r.credential());
         } catch (IOException e) {
             throw new StoreException(f.pem().toString(), "cannot read the stored credential: " + e, e);
+        }
+    }
+
+    private boolean pkcs12Missing(EntryFiles f) throws IOException {
+        return writePkcs12 && !PathFacts.of(f.pkcs12()).exists();
+    }
+
+    /**
+     * A store told to write PKCS#12 over an entry saved without it (the option turned on later, or
+     * the file removed) writes it from the entry it serves, instead of at the next renewal days
+     * later. Only beside the PEM it was read from, and never waiting long for the lock (the engine
+     * may load without it while another process issues): what is not written now is written by a
+     * later load or the next save. The file is secondary to the credential, which is served anyway.
+     */
+    private void writeMissingPkcs12(EntryFiles f, MtlsCredential credential) throws IOException {
+        if (credential == null || !pkcs12Missing(f)) {
+            return;
+        }
+        try (StoreLock lock = locks.acquire(f.lock(), QUARANTINE_LOCK_WAIT)) {
+            if (!pkcs12Missing(f) || !credential.x5tS256().equals(thumbprintInPlace(f))) {
+                return; // written, or the entry replaced, meanwhile
+            }
+            SecureFiles.writeAtomically(f.pkcs12(), Pkcs12Codec.encode(credential.privateKey(), credential.chain()));
+            log().info("{}: wrote the PKCS#12 file of the stored credential x5t#S256={}", f.pkcs12(), credential.x5tS256());
+        } catch (StoreException | GeneralSecurityException | IOException | CredentialUnavailableException e) {
+            log().warn("{}: could not write the PKCS#12 file of the stored credential x5t#S256={} ({}); a later load or "
+                    + "the next save writes it", f.pkcs12(), credential.x5tS256(), e.toString());
         }
     }
 

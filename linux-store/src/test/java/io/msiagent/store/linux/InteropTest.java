@@ -3,6 +3,7 @@ package io.msiagent.store.linux;
 import static io.msiagent.store.linux.LinuxCredentialStoreTest.SYSTEM;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -17,6 +18,7 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.TimeUnit;
 import io.msiagent.core.spi.CredentialStoreProvider;
@@ -112,6 +114,29 @@ class InteropTest {
             ks.load(in, new char[0]);
         }
         assertEquals(next.certificate(), ks.getCertificate(Pkcs12Codec.ALIAS));
+    }
+
+    @Test
+    void aPkcs12FileTurnedOnLaterIsWrittenFromTheStoredCredentialAtTheNextLoad() throws Exception {
+        LinuxCredentialStore.builder().directory(dir).build().save(credential);
+        LinuxCredentialStore withPfx = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
+        Path pfx = withPfx.pkcs12File(SYSTEM);
+        assertFalse(Files.exists(pfx));
+
+        assertEquals(Optional.empty(), withPfx.peek(SYSTEM), "a peek leaves the missing file to a load, under the lock");
+        assertEquals(credential.x5tS256(), withPfx.load(SYSTEM).credential().orElseThrow().x5tS256());
+        assertEquals("rw-------", LinuxCredentialStoreTest.mode(pfx));
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(pfx)) {
+            ks.load(in, new char[0]);
+        }
+        assertEquals(credential.certificate(), ks.getCertificate(Pkcs12Codec.ALIAS));
+        assertArrayEquals(credential.privateKey().getEncoded(), ks.getKey(Pkcs12Codec.ALIAS, new char[0]).getEncoded());
+        assertEquals(credential.x5tS256(), withPfx.peek(SYSTEM).orElseThrow().x5tS256(), "served by a peek again");
+
+        Files.delete(pfx);
+        LinuxCredentialStore.builder().directory(dir).build().load(SYSTEM);
+        assertFalse(Files.exists(pfx), "a store not told to write PKCS#12 does not");
     }
 
     @Test
