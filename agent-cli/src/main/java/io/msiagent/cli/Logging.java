@@ -2,11 +2,14 @@ package io.msiagent.cli;
 
 /**
  * The CLI's own output is its stdout/stderr contract, so library logging (slf4j-simple) stays at
- * {@code error} unless {@code -v}/{@code --verbose} asks for the details (then {@code debug}).
- * slf4j-simple reads these properties once, when the first logger is made.
+ * {@code error} unless {@code -v}/{@code --verbose} asks for the details (then {@code debug}). The
+ * store's warnings are the exception: a key file's too-open mode repaired, a world-writable parent,
+ * an entry moved aside are for the user to see, so they print as {@code warning: ...} lines, like
+ * the CLI's own. slf4j-simple reads these properties once, when the first logger is made.
  */
 final class Logging {
     private static final String LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
+    private static final String STORE_LEVEL = "org.slf4j.simpleLogger.log.io.msiagent.store";
     private static final String INTERNAL_VERBOSITY = "slf4j.internal.verbosity";
 
     private Logging() {
@@ -26,6 +29,12 @@ final class Logging {
             System.setProperty(LEVEL, "debug");
         } else if (System.getProperty(LEVEL) == null) {
             System.setProperty(LEVEL, "error");
+            if (System.getProperty(STORE_LEVEL) == null) {
+                System.setProperty(STORE_LEVEL, "warn");
+            }
+            System.setProperty("org.slf4j.simpleLogger.warnLevelString", "warning:");
+            System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+            System.setProperty("org.slf4j.simpleLogger.showLogName", "false");
         }
         System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
         if (!verbose && System.getProperty(INTERNAL_VERBOSITY) == null) {

@@ -97,10 +97,28 @@ class ChildProcessCliTest {
         Cli cli = new Cli(EMULATOR.emulator(), store);
         // a cold acquire peeks, loads under the lock and saves; renew loads and saves; a warm acquire peeks
         for (String command : List.of("acquire", "renew", "acquire")) {
-            Cli.Result r = exec(cli, command, "-v", "--store-dir", store.toString()); // the CLI logs warnings only with -v
+            Cli.Result r = exec(cli, command, "--store-dir", store.toString());
             assertEquals(0, r.code(), r::toString);
-            assertEquals(1, r.err().lines().filter(l -> l.contains(shared + ": parent directory is world-writable")).count(),
-                    r::toString);
+            assertEquals(List.of("warning: " + shared + ": parent directory is world-writable (mode 0777): other users can create"
+                    + " or rename entries next to the store"), r.err().lines().toList(), r::toString);
         }
+        Cli.Result verbose = exec(cli, "acquire", "-v", "--store-dir", store.toString());
+        assertEquals(1, verbose.err().lines().filter(l -> l.contains(shared + ": parent directory is world-writable")).count(),
+                verbose::toString);
+    }
+
+    /** The store's repair of a key file's too-open mode is for the user to see, without -v too. */
+    @Test
+    void aRepairedModeIsAWarningOnStderr() throws Exception {
+        Path store = tmp.resolve("certs");
+        Cli cli = new Cli(EMULATOR.emulator(), store);
+        assertEquals(0, exec(cli, "acquire", "--store-dir", store.toString()).code());
+        Path pem = store.resolve("msal_mtls.pem");
+        java.nio.file.Files.setPosixFilePermissions(pem, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        Cli.Result r = exec(cli, "--json", "acquire", "--store-dir", store.toString());
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("store", r.json().get("source").asText());
+        assertEquals(List.of("warning: " + pem + ": repaired mode 0644 to 0600"), r.err().lines().toList(), r::toString);
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(pem)));
     }
 }

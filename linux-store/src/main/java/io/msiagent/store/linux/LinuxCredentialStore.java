@@ -389,7 +389,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     private void enforceDirectory() throws IOException {
         for (PermissionFinding f : PrivatePaths.enforceDirectory(directory)) {
             if (warnedAbove.add(f)) {
-                log().warn("{}", f);
+                log().warn("{}: {}", f.path(), f.problem());
             }
         }
     }
