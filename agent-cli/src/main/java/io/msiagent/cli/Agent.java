@@ -107,6 +107,9 @@ final class Agent {
         try {
             cache.get();
         } catch (MsiCredentialException e) {
+            if (stopping) {
+                return; // the stop interrupted it (or closed the cache): not a failed acquisition
+            }
             startAttempts++;
             Duration wait = policy.retryDelay(startAttempts, null);
             Instant next = clock.instant().plus(wait);
@@ -280,6 +283,9 @@ final class Agent {
     }
 
     private synchronized void reportFailure(MtlsCredential kept, Throwable cause, Instant nextAttempt) {
+        if (stopping) {
+            return; // a failure the stop caused (the cache closed under a flight) is the stop, not a failure
+        }
         failedAttempts++;
         Instant now = clock.instant();
         String reason = cause == null ? "unknown" : Failures.describe(cause);
@@ -348,7 +354,7 @@ final class Agent {
         }
         Map<String, Object> done = events.event("STOPPED");
         done.put("pendingSave", !saved);
-        events.emit(done);
+        events.emitLast(done);
         stopped.countDown();
     }
 }

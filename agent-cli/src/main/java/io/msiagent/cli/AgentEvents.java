@@ -12,13 +12,14 @@ import java.util.Map;
 /**
  * The agent's event lines on stdout: one JSON object per line with {@code --json}
  * ({@code time, event, identity}, then the event's fields), else {@code <time> <EVENT> <identity> key=value ...}.
- * Lines are whole: concurrent events never interleave.
+ * Lines are whole: concurrent events never interleave; none follows the last (STOPPED).
  */
 final class AgentEvents {
     private final PrintStream out;
     private final boolean json;
     private final ManagedIdentityId identity;
     private final Clock clock;
+    private boolean closed;
 
     AgentEvents(PrintStream out, boolean json, ManagedIdentityId identity, Clock clock) {
         this.out = out;
@@ -58,7 +59,16 @@ final class AgentEvents {
         return seconds(Duration.between(from, to));
     }
 
+    /** Emits {@code event} and nothing after it: STOPPED is the last line, whatever a thread still stopping reports. */
+    synchronized void emitLast(Map<String, Object> event) {
+        emit(event);
+        closed = true;
+    }
+
     synchronized void emit(Map<String, Object> event) {
+        if (closed) {
+            return;
+        }
         if (json) {
             out.println(Output.json(event));
         } else {

@@ -78,7 +78,7 @@ final class AuditLog {
             }
             return null;
         } catch (IOException | RuntimeException e) {
-            return "audit log " + file + ": " + e.getMessage();
+            return "audit log " + file + ": " + (e.getMessage() != null ? e.getMessage() : e.toString());
         }
     }
 
