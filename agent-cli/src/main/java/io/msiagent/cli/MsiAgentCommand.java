@@ -77,8 +77,9 @@ public final class MsiAgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        io.err().println("error: no command given");
-        spec.commandLine().usage(io.err());
+        // one line, as every usage error (the contract's error: line); the commands are named, --help describes them
+        io.err().println("error: no command given: one of " + String.join(", ", spec.subcommands().keySet())
+                + " (msi-agent --help describes them)");
         return ExitCodes.USAGE;
     }
 

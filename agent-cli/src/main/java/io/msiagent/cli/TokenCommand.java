@@ -34,6 +34,9 @@ final class TokenCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (resource.isBlank()) {
+            throw new UsageException("--resource must name a resource (audience), e.g. https://management.azure.com");
+        }
         Setup setup = new Setup(root);
         Commands.refuseAnotherVersionsEntry(setup, setup.store().inspect(setup.identity()));
         try (MsiCredentialCache cache = setup.newCache()) {

@@ -71,6 +71,18 @@ class CommandLineTest {
         Cli.Result missingValue = cli.runExactly("status", "--store-dir");
         assertEquals(64, missingValue.code(), missingValue::toString);
         assertOneErrorLine(missingValue);
+
+        Cli.Result noCommand = cli.runExactly();
+        assertEquals(64, noCommand.code(), noCommand::toString);
+        assertOneErrorLine(noCommand);
+        assertTrue(noCommand.err().contains("acquire, status, renew") && noCommand.err().contains("--help"), noCommand.err());
+
+        for (String blank : new String[] {"", " "}) {
+            Cli.Result blankResource = cli.runExactly("token", "--resource", blank);
+            assertEquals(64, blankResource.code(), blankResource::toString);
+            assertOneErrorLine(blankResource);
+            assertTrue(blankResource.err().contains("--resource"), blankResource.err());
+        }
     }
 
     @Test
