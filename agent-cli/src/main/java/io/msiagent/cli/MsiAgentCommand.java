@@ -107,6 +107,10 @@ public final class MsiAgentCommand implements Callable<Integer> {
 
     /** --imds-endpoint, else the environment, else http://169.254.169.254. */
     String imdsEndpoint() {
+        if (imdsEndpoint != null && imdsEndpoint.isBlank()) {
+            // as --store-dir: an empty option is a mistake, not a request for the default (an empty variable is unset)
+            throw new UsageException("--imds-endpoint is empty: name an http(s) URL, or leave the option out for the default");
+        }
         return ImdsClient.resolveEndpoint(imdsEndpoint, io.env());
     }
 

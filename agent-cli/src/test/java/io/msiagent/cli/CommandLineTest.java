@@ -78,6 +78,11 @@ class CommandLineTest {
         assertTrue(noCommand.err().contains("acquire, status, renew") && noCommand.err().contains("--help"), noCommand.err());
 
         for (String blank : new String[] {"", " "}) {
+            Cli.Result blankEndpoint = cli.runExactly("acquire", "--imds-endpoint", blank);
+            assertEquals(64, blankEndpoint.code(), blankEndpoint::toString);
+            assertOneErrorLine(blankEndpoint);
+            assertTrue(blankEndpoint.err().contains("--imds-endpoint is empty"), blankEndpoint.err());
+
             Cli.Result blankResource = cli.runExactly("token", "--resource", blank);
             assertEquals(64, blankResource.code(), blankResource::toString);
             assertOneErrorLine(blankResource);
