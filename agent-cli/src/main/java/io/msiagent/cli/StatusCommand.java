@@ -5,6 +5,7 @@ import io.msiagent.core.CredentialState;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.StoreException;
 import io.msiagent.core.spi.LoadResult;
+import io.msiagent.store.linux.PermissionFinding;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.Callable;
@@ -15,7 +16,8 @@ import picocli.CommandLine.ParentCommand;
  * {@code status}: what the store holds, read with {@code inspect} (never writes, never repairs,
  * never calls the network). Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED/MISSING/INVALID (a corrupt entry),
  * 4 when the store itself cannot be used (see {@link StoreAccess}): the report is still printed,
- * with state INVALID, and one {@code error:} line names the path and the problem.
+ * with state INVALID, and one {@code error:} line names the path and the problem. Warnings (a
+ * too-open mode, a world-writable parent) are {@code warning:} lines; they leave the exit code alone.
  */
 @Command(name = "status", description = {"What is stored, without any network call.",
         "Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED, MISSING or INVALID (a corrupt entry), 4 the store path itself is unusable."})
@@ -29,7 +31,10 @@ final class StatusCommand implements Callable<Integer> {
         Instant now = Instant.now();
         LoadResult r;
         try {
-            StoreAccess.requireReadable(setup.store().delegate(), setup.identity());
+            for (PermissionFinding warning : StoreAccess.requireReadable(setup.store().delegate(), setup.identity())) {
+                // status repairs nothing: it says what the next acquire repairs (a mode) or nobody does (a parent)
+                root.io().err().println("warning: " + warning.path() + ": " + warning.problem());
+            }
             r = setup.store().inspect(setup.identity());
         } catch (StoreException e) {
             Commands.printCredential(root, setup, CredentialState.INVALID, null, null, e.getMessage());

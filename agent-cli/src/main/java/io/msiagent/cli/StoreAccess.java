@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -25,25 +26,31 @@ final class StoreAccess {
     private StoreAccess() {
     }
 
-    /** Throws a {@link StoreException} naming the path and what is wrong; does nothing on other platforms' stores. */
-    static void requireReadable(CredentialStore store, ManagedIdentityId identity) {
+    /**
+     * Throws a {@link StoreException} naming the path and what is wrong; returns the warnings (a
+     * too-open mode the next load repairs, a world-writable parent) for the caller to show. Does
+     * nothing on other platforms' stores.
+     */
+    static List<PermissionFinding> requireReadable(CredentialStore store, ManagedIdentityId identity) {
         if (!(store instanceof LinuxCredentialStore linux)) {
-            return; // other platforms' stores report their own problems through inspect
+            return List.of(); // other platforms' stores report their own problems through inspect
         }
+        List<PermissionFinding> warnings = new ArrayList<>();
         Path dir = linux.directory();
-        requireNoError(dir, examine(dir, true));
+        requireNoError(dir, examine(dir, true), warnings);
         if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return; // nothing stored yet: MISSING
+            return warnings; // nothing stored yet: MISSING
         }
         requireAccess(dir, Files.isReadable(dir) && Files.isExecutable(dir), "cannot be listed by this process");
         for (Path file : List.of(linux.pemFile(identity), linux.metadataFile(identity))) {
-            requireNoError(file, examine(file, false));
+            requireNoError(file, examine(file, false), warnings);
             if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
                 requireAccess(file, Files.isReadable(file), "cannot be read by this process");
             }
         }
         // not read, but every load refuses it as it refuses the PEM (it holds the key too)
-        requireNoError(linux.pkcs12File(identity), examine(linux.pkcs12File(identity), false));
+        requireNoError(linux.pkcs12File(identity), examine(linux.pkcs12File(identity), false), warnings);
+        return warnings;
     }
 
     private static List<PermissionFinding> examine(Path path, boolean directory) {
@@ -54,13 +61,14 @@ final class StoreAccess {
         }
     }
 
-    /** The path's own errors only: a world-writable parent is a warning (doctor reports it). */
-    private static void requireNoError(Path path, List<PermissionFinding> findings) {
+    /** The path's own errors throw; everything else (a world-writable parent, say) is a warning, added to {@code warnings}. */
+    private static void requireNoError(Path path, List<PermissionFinding> findings, List<PermissionFinding> warnings) {
         for (PermissionFinding f : findings) {
             if (f.severity() == PermissionFinding.Severity.ERROR && f.path().equals(path)) {
                 throw new StoreException(path.toString(), f.problem());
             }
         }
+        warnings.addAll(findings);
     }
 
     private static void requireAccess(Path path, boolean allowed, String problem) {

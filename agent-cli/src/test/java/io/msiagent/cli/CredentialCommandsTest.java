@@ -288,6 +288,19 @@ class CredentialCommandsTest {
     }
 
     @Test
+    void statusWarnsOfATooOpenKeyFileAndLeavesItAsItIs() throws Exception {
+        assertEquals(0, cli.run("acquire").code());
+        Path pem = cli.storeDir().resolve("msal_mtls.pem");
+        Files.setPosixFilePermissions(pem, PosixFilePermissions.fromString("rw-r--r--"));
+        Cli.Result r = cli.run("--json", "status");
+        assertEquals(0, r.code(), r::toString);
+        assertEquals("FRESH", r.json().get("state").asText());
+        assertEquals(List.of("warning: " + pem + ": mode 0644 gives group/other access; must be 0600"), r.err().lines().toList(),
+                r::toString);
+        assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(pem)), "status never repairs");
+    }
+
+    @Test
     void statusMissingInvalidFreshAndRenewDueWithoutNetwork() throws Exception {
         Cli offline = new Cli(null, cli.storeDir());
         Cli.Result missing = offline.run("status", "--json");
