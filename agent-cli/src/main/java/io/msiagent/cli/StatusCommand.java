@@ -16,8 +16,8 @@ import picocli.CommandLine.ParentCommand;
  * {@code status}: what the store holds, read with {@code inspect} (never writes, never repairs,
  * never calls the network). Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED/MISSING/INVALID (a corrupt entry),
  * 4 when the store itself cannot be used (see {@link StoreAccess}): the report is still printed,
- * with state INVALID, and one {@code error:} line names the path and the problem. Warnings (a
- * too-open mode, a world-writable parent) are {@code warning:} lines; they leave the exit code alone.
+ * with state INVALID, and one {@code error:} line names the path and the problem. A too-open mode
+ * is a {@code warning:} line; it leaves the exit code alone.
  */
 @Command(name = "status", description = {"What is stored, without any network call.",
         "Exit 0 FRESH, 1 RENEW_DUE, 2 EXPIRED, MISSING or INVALID (a corrupt entry), 4 the store path itself is unusable."})
@@ -32,7 +32,7 @@ final class StatusCommand implements Callable<Integer> {
         LoadResult r;
         try {
             for (PermissionFinding warning : StoreAccess.requireReadable(setup.store().delegate(), setup.identity())) {
-                // status repairs nothing: it says what the next acquire repairs (a mode) or nobody does (a parent)
+                // status repairs nothing: it says what the next acquire repairs (a too-open mode)
                 root.io().err().println("warning: " + warning.path() + ": " + warning.problem());
             }
             r = setup.store().inspect(setup.identity());

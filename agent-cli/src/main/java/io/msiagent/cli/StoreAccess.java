@@ -27,9 +27,9 @@ final class StoreAccess {
     }
 
     /**
-     * Throws a {@link StoreException} naming the path and what is wrong; returns the warnings (a
-     * too-open mode the next load repairs, a world-writable parent) for the caller to show. Does
-     * nothing on other platforms' stores.
+     * Throws a {@link StoreException} naming the path and what is wrong; returns the warnings about
+     * the store's own paths (a too-open mode, which the next load repairs) for the caller to show.
+     * Does nothing on other platforms' stores.
      */
     static List<PermissionFinding> requireReadable(CredentialStore store, ManagedIdentityId identity) {
         if (!(store instanceof LinuxCredentialStore linux)) {
@@ -61,14 +61,19 @@ final class StoreAccess {
         }
     }
 
-    /** The path's own errors throw; everything else (a world-writable parent, say) is a warning, added to {@code warnings}. */
+    /**
+     * The path's own errors throw, its own warnings (a too-open mode) are added to {@code warnings};
+     * what is wrong above the store (a world-writable parent) is doctor's to report.
+     */
     private static void requireNoError(Path path, List<PermissionFinding> findings, List<PermissionFinding> warnings) {
         for (PermissionFinding f : findings) {
-            if (f.severity() == PermissionFinding.Severity.ERROR && f.path().equals(path)) {
-                throw new StoreException(path.toString(), f.problem());
+            if (f.path().equals(path)) {
+                if (f.severity() == PermissionFinding.Severity.ERROR) {
+                    throw new StoreException(path.toString(), f.problem());
+                }
+                warnings.add(f);
             }
         }
-        warnings.addAll(findings);
     }
 
     private static void requireAccess(Path path, boolean allowed, String problem) {

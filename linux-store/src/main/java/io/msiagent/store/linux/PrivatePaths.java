@@ -43,6 +43,16 @@ public final class PrivatePaths {
      * swap the whole path); empty when all is fine or the directory does not exist yet.
      */
     public static List<PermissionFinding> examineDirectory(Path dir) throws IOException {
+        return examineDirectory(dir, true);
+    }
+
+    /**
+     * {@code stickyParent}: whether a world-writable parent with the sticky bit (/tmp) is reported.
+     * doctor reports it; a load does not warn of it at every command, since the sticky bit keeps
+     * others from renaming or removing the store directory, and a directory they create in its
+     * place is theirs, which the store refuses.
+     */
+    private static List<PermissionFinding> examineDirectory(Path dir, boolean stickyParent) throws IOException {
         List<PermissionFinding> findings = new ArrayList<>();
         PathFacts facts = PathFacts.of(dir);
         Optional<PermissionFinding> finding = examine(dir, true, facts);
@@ -61,7 +71,7 @@ public final class PrivatePaths {
                     return findings;
                 }
             }
-            if (p.exists() && (p.permissions() & WORLD_WRITABLE) != 0) {
+            if (p.exists() && (p.permissions() & WORLD_WRITABLE) != 0 && (stickyParent || (p.permissions() & STICKY) == 0)) {
                 findings.add(new PermissionFinding(parent, PermissionFinding.Severity.WARNING,
                         "parent directory is world-writable (mode " + p.octal()
                                 + ((p.permissions() & STICKY) != 0 ? ", sticky" : "")
@@ -101,12 +111,13 @@ public final class PrivatePaths {
 
     /**
      * As {@link #enforceFile} for the store directory; returns the warnings about the directories
-     * above it (a world-writable parent, say), which no repair here touches, for the caller to report.
+     * above it (a world-writable parent without the sticky bit, say), which no repair here touches,
+     * for the caller to report.
      */
     static List<PermissionFinding> enforceDirectory(Path dir) throws IOException {
         enforce(dir, true);
         List<PermissionFinding> above = new ArrayList<>();
-        for (PermissionFinding f : examineDirectory(dir)) {
+        for (PermissionFinding f : examineDirectory(dir, false)) {
             if (!f.path().equals(dir)) {
                 above.add(f);
             }
