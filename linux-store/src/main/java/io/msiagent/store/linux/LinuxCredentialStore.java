@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.SeekableByteChannel;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -293,7 +295,7 @@ public final class LinuxCredentialStore implements CredentialStore {
                 compactMetadata(f, new EntryMetadata(identity, List.of(entry)));
             }
         } catch (IOException e) {
-            throw new StoreException(where, "cannot save credential x5t#S256=" + credential.x5tS256() + ": " + e
+            throw new StoreException(where, "cannot save credential x5t#S256=" + credential.x5tS256() + ": " + writeProblem(e)
                     + "; " + afterFailedSave(f, credential, pfxReplaced), e);
         }
         log().debug("saved {} to {}", credential, where);
@@ -547,6 +549,26 @@ public final class LinuxCredentialStore implements CredentialStore {
                 throw new StoreException(file.toString(), finding.problem());
             }
         }
+    }
+
+    /**
+     * A failed write in words: "cannot create a file in /dir: permission denied" says more than
+     * "java.nio.file.AccessDeniedException: /dir/.msal_mtls.json.tmp-5f0c...", which names a temp file
+     * the user never sees and an exception class instead of the reason.
+     */
+    static String writeProblem(IOException e) {
+        if (!(e instanceof FileSystemException fse) || fse.getFile() == null) {
+            return e.getMessage() != null ? e.getMessage() : e.toString(); // e.g. "No space left on device"
+        }
+        Path file = Path.of(fse.getFile());
+        String name = file.getFileName() == null ? "" : file.getFileName().toString();
+        String what = name.startsWith(".") && name.contains(SecureFiles.TEMP_MARKER) && file.getParent() != null
+                ? "cannot create a file in " + file.getParent() : file.toString();
+        String reason = fse.getReason() != null ? fse.getReason()
+                : e instanceof AccessDeniedException ? "permission denied"
+                : e instanceof NoSuchFileException ? "no such file or directory"
+                : e.getClass().getSimpleName();
+        return what + ": " + reason;
     }
 
     /** The x5t#S256 of the certificate whose PEM is on disk now; null when there is none or it is unreadable. */

@@ -38,7 +38,7 @@ public final class SecureFiles {
             PosixFilePermissions.asFileAttribute(FILE_MODE);
     private static final FileAttribute<Set<PosixFilePermission>> DIRECTORY_ATTRIBUTE =
             PosixFilePermissions.asFileAttribute(DIRECTORY_MODE);
-    private static final String TEMP_MARKER = ".tmp-";
+    static final String TEMP_MARKER = ".tmp-";
 
     private SecureFiles() {
     }

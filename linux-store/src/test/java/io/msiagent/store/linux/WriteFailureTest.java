@@ -4,6 +4,7 @@ import static io.msiagent.store.linux.LinuxCredentialStoreTest.SYSTEM;
 import static io.msiagent.store.linux.LinuxCredentialStoreTest.assertSame;
 import static io.msiagent.store.linux.LinuxCredentialStoreTest.found;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -100,11 +101,24 @@ class WriteFailureTest {
         try {
             StoreException e = assertThrows(StoreException.class, () -> store.save(second));
             assertTrue(e.getMessage().contains("previous entry stays"), e.getMessage());
+            // the directory and the system's reason, not a temp file's name and an exception class
+            assertTrue(e.getMessage().contains(": cannot create a file in " + dir + ": Operation not permitted;"), e.getMessage());
+            assertFalse(e.getMessage().contains(".tmp-") || e.getMessage().contains("Exception"), e.getMessage());
             assertSame(first, found(store.load(SYSTEM)));
         } finally {
             assertEquals(0, run("chattr", "-i", dir.toString()));
         }
         assertNoTempFiles(dir);
+    }
+
+    @Test
+    void aFailedWriteIsDescribedByItsPathAndReason() {
+        Path dir = tmp.resolve("certs");
+        assertEquals("cannot create a file in " + dir + ": permission denied", LinuxCredentialStore.writeProblem(
+                new java.nio.file.AccessDeniedException(dir.resolve(".msal_mtls.json" + SecureFiles.TEMP_MARKER + "00ff").toString())));
+        assertEquals(dir.resolve("msal_mtls.pem") + ": Read-only file system", LinuxCredentialStore.writeProblem(
+                new java.nio.file.FileSystemException(dir.resolve("msal_mtls.pem").toString(), null, "Read-only file system")));
+        assertEquals("No space left on device", LinuxCredentialStore.writeProblem(new IOException("No space left on device")));
     }
 
     @Test
