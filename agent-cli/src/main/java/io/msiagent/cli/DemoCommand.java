@@ -151,8 +151,9 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         out.println("The demo's credential stays in " + store.location(identity) + " (issued by the demo's throwaway CA; remove it with:"
                 + " msi-agent clear --store-dir " + where + ")");
-        if (store instanceof LinuxCredentialStore linux) {
-            out.println("Files the demo left in " + where + ": " + String.join(", ", filesLeft(linux, identity))
+        List<String> left = store instanceof LinuxCredentialStore linux ? filesLeft(linux, identity) : List.of();
+        if (!left.isEmpty()) {
+            out.println("Files the demo left in " + where + ": " + String.join(", ", left)
                     + " (clear keeps the lock file, as for every identity)");
         }
         return verdict(code);

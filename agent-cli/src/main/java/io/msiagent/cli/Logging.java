@@ -9,7 +9,8 @@ package io.msiagent.cli;
  */
 final class Logging {
     private static final String LEVEL = "org.slf4j.simpleLogger.defaultLogLevel";
-    private static final String STORE_LEVEL = "org.slf4j.simpleLogger.log.io.msiagent.store";
+    // the Linux store's only: the Windows store's warnings (native-library chatter among them) stay behind -v
+    private static final String STORE_LEVEL = "org.slf4j.simpleLogger.log.io.msiagent.store.linux";
     private static final String INTERNAL_VERBOSITY = "slf4j.internal.verbosity";
 
     private Logging() {

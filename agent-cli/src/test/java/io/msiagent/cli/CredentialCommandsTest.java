@@ -92,6 +92,11 @@ class CredentialCommandsTest {
                     "acquire waited for the lock (30 s) although the stored credential was usable");
             assertEquals(0, r.code(), r::toString);
             assertEquals("store", r.json().get("source").asText());
+            // nor when the .pfx asked for is missing: it is written when the lock is free, not waited for
+            Cli.Result withPfx = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> cli.run("--json", "acquire", "--pkcs12"),
+                    "acquire --pkcs12 waited for the lock to write the missing .pfx");
+            assertEquals(0, withPfx.code(), withPfx::toString);
+            assertEquals("store", withPfx.json().get("source").asText());
         } finally {
             release.countDown();
             holder.shutdown();

@@ -5,7 +5,7 @@ package io.msiagent.core;
  * function, but its first use in a JVM starts the JCA provider framework (~20-30 ms here): a cold
  * start serving a stored credential would pay that only to compare the stored certificate with its
  * metadata, and a store only to name an identity's files. Tested against {@code MessageDigest} over
- * many lengths.
+ * many lengths. Public for msi-agent's own stores; applications should use {@code MessageDigest}.
  */
 public final class Sha256 {
     private static final int[] K = {

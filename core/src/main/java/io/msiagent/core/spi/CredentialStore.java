@@ -33,8 +33,9 @@ public interface CredentialStore {
      * The stored credential when it can be served as it is, read without {@link #lock} and without
      * waiting for it; empty when there is none or it needs {@link #load}'s attention (anything that
      * would be quarantined, purged or left in place), which the engine then calls under the lock. A
-     * peek never quarantines, and never takes or waits for the lock; it repairs and reports what a
-     * load repairs at once (a file's mode), and throws what {@link #load} throws for problems a
+     * peek never quarantines, and never waits for the lock (it may take it when it is free at once,
+     * for a repair of its own: the Linux store writes a missing PKCS#12 file so); it repairs and
+     * reports what a load repairs at once (a file's mode), and throws what {@link #load} throws for problems a
      * re-acquisition cannot fix. A store that wraps another must forward it. The
      * engine serves a peeked credential without taking the lock, so a start does not wait behind
      * another process's renewal for a credential already on disk. Default: always empty, i.e. the

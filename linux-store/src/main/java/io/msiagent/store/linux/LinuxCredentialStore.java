@@ -1,6 +1,5 @@
 package io.msiagent.store.linux;
 
-import io.msiagent.core.CredentialUnavailableException;
 import io.msiagent.core.EncodedKeyAndCertificate;
 import io.msiagent.core.KeyMatch;
 import io.msiagent.core.ManagedIdentityId;
@@ -185,17 +184,19 @@ public final class LinuxCredentialStore implements CredentialStore {
 
     /**
      * The entry as {@link #load} reads it (modes repaired, the usual entry handed over encoded), when
-     * it has no problem; nothing is quarantined, and no lock is taken or waited for: the engine serves
-     * what this returns without the lock, and calls {@code load} under it for anything else.
+     * it has no problem; nothing is quarantined, and no lock is waited for: the engine serves what
+     * this returns without the lock, and calls {@code load} under it for anything else. (The lock is
+     * taken only when free at once, to write a missing PKCS#12 file, see writeMissingPkcs12.)
      */
     @Override
     public Optional<MtlsCredential> peek(ManagedIdentityId identity) {
         EntryFiles f = files(identity);
         try {
             Read r = readToServe(identity, f);
-            if (r.problem() != null || (r.credential() != null && pkcs12Missing(f))) {
-                return Optional.empty(); // load() writes a missing PKCS#12 file, under the lock
+            if (r.problem() != null) {
+                return Optional.empty();
             }
+            writeMissingPkcs12(f, r.credential());
             return Optional.ofNullable(r.credential());
         } catch (IOException e) {
             throw new StoreException(f.pem().toString(), "cannot read the stored credential: " + e, e);
@@ -209,21 +210,29 @@ public final class LinuxCredentialStore implements CredentialStore {
     /**
      * A store told to write PKCS#12 over an entry saved without it (the option turned on later, or
      * the file removed) writes it from the entry it serves, instead of at the next renewal days
-     * later. Only beside the PEM it was read from, and never waiting long for the lock (the engine
-     * may load without it while another process issues): what is not written now is written by a
-     * later load or the next save. The file is secondary to the credential, which is served anyway.
+     * later. Only beside the PEM it was read from, under the lock, and only when the lock is free
+     * at once (or held by this thread, as the engine's load holds it): a peek must not wait behind
+     * another process's renewal or a hung holder, so a busy lock leaves the file to a later read or
+     * the next save. The file is secondary to the credential, which is served whatever happens here.
      */
     private void writeMissingPkcs12(EntryFiles f, MtlsCredential credential) throws IOException {
         if (credential == null || !pkcs12Missing(f)) {
             return;
         }
-        try (StoreLock lock = locks.acquire(f.lock(), QUARANTINE_LOCK_WAIT)) {
+        StoreLock lock;
+        try {
+            lock = locks.acquire(f.lock(), Duration.ZERO);
+        } catch (StoreException busy) {
+            log().debug("{}: the PKCS#12 file is missing; written by a later read ({})", f.pkcs12(), busy.getMessage());
+            return;
+        }
+        try (lock) {
             if (!pkcs12Missing(f) || !credential.x5tS256().equals(thumbprintInPlace(f))) {
                 return; // written, or the entry replaced, meanwhile
             }
             SecureFiles.writeAtomically(f.pkcs12(), Pkcs12Codec.encode(credential.privateKey(), credential.chain()));
             log().info("{}: wrote the PKCS#12 file of the stored credential x5t#S256={}", f.pkcs12(), credential.x5tS256());
-        } catch (StoreException | GeneralSecurityException | IOException | CredentialUnavailableException e) {
+        } catch (GeneralSecurityException | IOException | RuntimeException e) {
             log().warn("{}: could not write the PKCS#12 file of the stored credential x5t#S256={} ({}); a later load or "
                     + "the next save writes it", f.pkcs12(), credential.x5tS256(), e.toString());
         }
@@ -265,14 +274,12 @@ public final class LinuxCredentialStore implements CredentialStore {
                     + credential.x5tS256());
         }
         byte[] pem;
-        byte[] pfx;
         try {
             pem = PemCodec.encode(pkcs8, credential.chain());
-            pfx = writePkcs12 || Files.exists(f.pkcs12(), LinkOption.NOFOLLOW_LINKS)
-                    ? Pkcs12Codec.encode(key, credential.chain()) : null;
         } catch (GeneralSecurityException e) {
             throw new StoreException(where, "cannot encode the credential: " + e.getMessage(), e);
         }
+        byte[] pfx = writePkcs12 ? pkcs12(credential, where) : null;
         EntryMetadata.Entry entry = EntryMetadata.Entry.of(credential);
         String identity = credential.identity().toString();
         boolean pfxReplaced = false;
@@ -287,6 +294,10 @@ public final class LinuxCredentialStore implements CredentialStore {
                         .orElseGet(() -> new EntryMetadata(identity, List.of()))
                         .withNewest(entry, thumbprintInPlace(f), METADATA_ENTRIES_KEPT);
                 SecureFiles.writeAtomically(f.metadata(), staged.toJson());
+                if (pfx == null && Files.exists(f.pkcs12(), LinkOption.NOFOLLOW_LINKS)) {
+                    // kept up to date once it exists; looked for under the lock, as a read may have just written it
+                    pfx = pkcs12(credential, where);
+                }
                 if (pfx != null) {
                     SecureFiles.writeAtomically(f.pkcs12(), pfx);
                     pfxReplaced = true;
@@ -299,6 +310,14 @@ public final class LinuxCredentialStore implements CredentialStore {
                     + "; " + afterFailedSave(f, credential, pfxReplaced), e);
         }
         log().debug("saved {} to {}", credential, where);
+    }
+
+    private static byte[] pkcs12(MtlsCredential credential, String where) {
+        try {
+            return Pkcs12Codec.encode(credential.privateKey(), credential.chain());
+        } catch (GeneralSecurityException e) {
+            throw new StoreException(where, "cannot encode the credential: " + e.getMessage(), e);
+        }
     }
 
     @Override

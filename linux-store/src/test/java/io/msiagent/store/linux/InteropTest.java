@@ -4,6 +4,7 @@ import static io.msiagent.store.linux.LinuxCredentialStoreTest.SYSTEM;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -24,6 +25,12 @@ import java.util.concurrent.TimeUnit;
 import io.msiagent.core.spi.CredentialStoreProvider;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.core.spi.StoreOptions;
+import io.msiagent.core.spi.StoreLock;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -117,14 +124,36 @@ class InteropTest {
     }
 
     @Test
-    void aPkcs12FileTurnedOnLaterIsWrittenFromTheStoredCredentialAtTheNextLoad() throws Exception {
+    void aPkcs12FileTurnedOnLaterIsWrittenFromTheStoredCredentialAtTheNextRead() throws Exception {
         LinuxCredentialStore.builder().directory(dir).build().save(credential);
         LinuxCredentialStore withPfx = LinuxCredentialStore.builder().directory(dir).writePkcs12(true).build();
         Path pfx = withPfx.pkcs12File(SYSTEM);
         assertFalse(Files.exists(pfx));
 
-        assertEquals(Optional.empty(), withPfx.peek(SYSTEM), "a peek leaves the missing file to a load, under the lock");
-        assertEquals(credential.x5tS256(), withPfx.load(SYSTEM).credential().orElseThrow().x5tS256());
+        // Another holder of the lock (a renewal elsewhere, a hung process): served at once, the file left for later.
+        ExecutorService holder = Executors.newSingleThreadExecutor();
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        Future<?> holding = holder.submit(() -> {
+            try (StoreLock lock = withPfx.lock(SYSTEM, Duration.ofSeconds(5))) {
+                held.countDown();
+                release.await();
+            }
+            return null;
+        });
+        try {
+            assertTrue(held.await(10, TimeUnit.SECONDS));
+            Optional<MtlsCredential> served = assertTimeoutPreemptively(Duration.ofMillis(900), () -> withPfx.peek(SYSTEM),
+                    "a peek waited for the lock");
+            assertEquals(credential.x5tS256(), served.orElseThrow().x5tS256());
+            assertFalse(Files.exists(pfx), "not written without the lock");
+        } finally {
+            release.countDown();
+            holding.get(10, TimeUnit.SECONDS);
+            holder.shutdown();
+        }
+
+        assertEquals(credential.x5tS256(), withPfx.peek(SYSTEM).orElseThrow().x5tS256());
         assertEquals("rw-------", LinuxCredentialStoreTest.mode(pfx));
         KeyStore ks = KeyStore.getInstance("PKCS12");
         try (InputStream in = Files.newInputStream(pfx)) {
@@ -132,10 +161,15 @@ class InteropTest {
         }
         assertEquals(credential.certificate(), ks.getCertificate(Pkcs12Codec.ALIAS));
         assertArrayEquals(credential.privateKey().getEncoded(), ks.getKey(Pkcs12Codec.ALIAS, new char[0]).getEncoded());
-        assertEquals(credential.x5tS256(), withPfx.peek(SYSTEM).orElseThrow().x5tS256(), "served by a peek again");
 
         Files.delete(pfx);
-        LinuxCredentialStore.builder().directory(dir).build().load(SYSTEM);
+        assertEquals(LoadResult.Kind.FOUND, withPfx.load(SYSTEM).kind());
+        assertTrue(Files.exists(pfx), "a load writes it too");
+
+        Files.delete(pfx);
+        LinuxCredentialStore plain = LinuxCredentialStore.builder().directory(dir).build();
+        plain.peek(SYSTEM);
+        plain.load(SYSTEM);
         assertFalse(Files.exists(pfx), "a store not told to write PKCS#12 does not");
     }
 
