@@ -60,6 +60,10 @@ final class IssuedCertificateValidator {
         }
         Instant notBefore = cert.getNotBefore().toInstant();
         Instant notAfter = cert.getNotAfter().toInstant();
+        if (!notAfter.isAfter(notBefore)) {
+            throw new CertificateValidationException("IMDS issued " + who + " with an empty validity window (notBefore " + notBefore
+                    + ", notAfter " + notAfter + "); it was not stored. This is an IMDS fault; retrying issues a new request.");
+        }
         if (!notAfter.isAfter(now)) {
             throw new CertificateValidationException("IMDS issued " + who + " that is already expired (notAfter " + notAfter
                     + ", now " + now + "); it was not stored. Check this VM's clock.");
@@ -70,7 +74,8 @@ final class IssuedCertificateValidator {
         }
         Duration lifetime = Duration.between(notBefore, notAfter);
         Duration required = minimumRemaining(lifetime);
-        Duration remaining = Duration.between(now, notAfter);
+        // the life it has to serve: from now, or from notBefore when that is still ahead (within the skew)
+        Duration remaining = Duration.between(notBefore.isAfter(now) ? notBefore : now, notAfter);
         if (remaining.compareTo(required) < 0) {
             String why = lifetime.compareTo(MIN_REMAINING) < 0
                     ? "its lifetime of " + lifetime.toMillis() + " ms is too short (" + MIN_REMAINING.toSeconds() + " s is the shortest supported)"

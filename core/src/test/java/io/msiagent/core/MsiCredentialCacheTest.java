@@ -332,6 +332,25 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aCertificateWithAnEmptyOrInvertedValidityWindowIsRefusedAsInvalid() {
+        for (Duration lifetime : List.of(Duration.ZERO, Duration.ofHours(-1))) {
+            imds.lifetime = lifetime;
+            imds.notBeforeOffset = Duration.ofMinutes(1);
+            CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+            assertTrue(e.getMessage().contains("empty validity window"), e.getMessage());
+            assertEquals(LoadResult.Kind.ABSENT, store.load(ManagedIdentityId.systemAssigned()).kind());
+        }
+    }
+
+    @Test
+    void aFutureDatedCertificateIsJudgedByTheLifeItWillHaveNotByItsDistanceFromNow() {
+        imds.lifetime = Duration.ofSeconds(1);
+        imds.notBeforeOffset = Duration.ofMinutes(1); // within the clock skew, but valid for 1 s only
+        CertificateValidationException e = assertThrows(CertificateValidationException.class, () -> cache().get());
+        assertTrue(e.getMessage().contains("lifetime of 1000 ms is too short"), e.getMessage());
+    }
+
+    @Test
     void keyProtectionBelowTheMinimumFailsClosed() {
         MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new SoftwareKeyProvider())
                 .keyAttestor(null).minimumProtection(KeyProtection.KEYGUARD).clock(clock).executor(executor).worker(Runnable::run).build();
