@@ -1113,8 +1113,22 @@ public final class MsiCredentialCache implements AutoCloseable {
         } catch (RuntimeException e) {
             throw stepFailure("reading the store at " + store.location(identity), e);
         }
-        MtlsCredential c = peeked.orElse(null);
+        MtlsCredential c = peeked.isPresent() ? withPlausibleRenewAt(peeked.get()) : null;
         return c != null && usable(c, mode, replacingX5t, now) && c.keyProtection().isAtLeast(minimumProtection) ? c : null;
+    }
+
+    /**
+     * A stored renewAt outside the certificate's validity window (a damaged or hand-edited entry)
+     * would plan no renewal before expiry, or renew at once for ever: the policy plans it again.
+     */
+    private MtlsCredential withPlausibleRenewAt(MtlsCredential c) {
+        if (!c.renewAt().isBefore(c.notBefore()) && c.renewAt().isBefore(c.notAfter())) {
+            return c;
+        }
+        Instant renewAt = policy.renewAt(c.notBefore(), c.notAfter());
+        log().warn("Stored credential {} of {} has renewAt {} outside its validity ({} .. {}); planning it at {} instead",
+                c.x5tS256(), identity, c.renewAt(), c.notBefore(), c.notAfter(), renewAt);
+        return c.toBuilder().renewAt(renewAt).build();
     }
 
     private static boolean usable(MtlsCredential c, Mode mode, String replacingX5t, Instant now) {
@@ -1137,7 +1151,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
             return null;
         }
-        MtlsCredential c = r.credential().orElseThrow();
+        MtlsCredential c = withPlausibleRenewAt(r.credential().orElseThrow());
         if (!usable(c, mode, replacingX5t, now)) {
             return null;
         }

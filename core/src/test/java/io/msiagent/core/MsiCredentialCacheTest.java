@@ -185,6 +185,21 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void aStoredRenewAtOutsideTheValidityIsPlannedAgainSoTheRenewalIsNotLost() {
+        MtlsCredential stored = imds.ca.credential(ManagedIdentityId.systemAssigned(), clock.instant(), Duration.ofHours(8));
+        store.save(stored.toBuilder().renewAt(stored.notAfter().plus(Duration.ofDays(1))).build());
+        MsiCredentialCache cache = cache();
+        MtlsCredential served = cache.get();
+        assertEquals(stored.x5tS256(), served.x5tS256());
+        assertTrue(served.renewAt().isAfter(served.notBefore()) && served.renewAt().isBefore(served.notAfter()), served.renewAt().toString());
+        assertEquals(0, imds.issueCalls.get());
+
+        executor.advance(Duration.ofHours(7));
+        assertEquals(1, imds.issueCalls.get(), "renewed before expiry");
+        assertNotEquals(stored.x5tS256(), cache.get().x5tS256());
+    }
+
+    @Test
     void backgroundRenewalAtRenewAtKeepsServingTheOldCredentialUntilTheNewOneIsPublished() {
         MsiCredentialCache cache = cache();
         MtlsCredential first = cache.get();
