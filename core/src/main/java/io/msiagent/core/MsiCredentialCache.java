@@ -263,6 +263,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private RejectedExecutionException timerRefusal;
     /** When a rejected certificate was last re-issued (guarded by stateLock); MIN_VALUE: never. */
     private long lastReissueForRejectionMillis = Long.MIN_VALUE;
+    /** The certificate a re-issue for a token endpoint's rejection was granted for, until its flight settles. */
+    private String reissueGrantedFor;
 
     private MsiCredentialCache(Builder b) {
         JcaWarmUp.start();
@@ -761,6 +763,9 @@ public final class MsiCredentialCache implements AutoCloseable {
         Published decidedOn;
         synchronized (stateLock) {
             flight = null;
+            if (f.replacingX5t != null && f.replacingX5t.equals(reissueGrantedFor)) {
+                reissueGrantedFor = null; // that re-issue is over: a later rejection of the same certificate counts anew
+            }
             Published p = current;
             decidedOn = p;
             retry = f.background || renewalPending || (p != null && !clock.instant().isBefore(p.credential.renewAt()));
@@ -1403,7 +1408,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                     token = tokenGateway(p.credential.generation()).requestToken(p.credential.tokenEndpoint(), p.credential.clientId(),
                             resource, type);
                 } catch (TokenEndpointException e) {
-                    if (!reissued && isRemediable(e) && mayReissueForRejection(now)) {
+                    if (!reissued && isRemediable(e) && mayReissueForRejection(now, p.x5tS256)) {
                         rejected = p.x5tS256;
                         log().warn("Token endpoint rejected certificate {} ({}); renewing the credential once and retrying",
                                 p.x5tS256, e.error() != null ? e.error() : "TLS failure");
@@ -1438,14 +1443,21 @@ public final class MsiCredentialCache implements AutoCloseable {
     /**
      * A certificate the token endpoint rejects is re-issued at most once per {@link #REISSUE_INTERVAL_MILLIS}:
      * an endpoint that rejects every certificate (missing permissions, a broken client) must not turn
-     * each token request into an issuance.
+     * each token request into an issuance. Callers whose requests were rejected together share that
+     * one re-issue: when {@code rejectedX5t} is no longer current, or its re-issue is under way, the
+     * retry costs no issuance (renewReplacing returns the successor, or joins its flight).
      */
-    private boolean mayReissueForRejection(long nowMillis) {
+    private boolean mayReissueForRejection(long nowMillis, String rejectedX5t) {
         synchronized (stateLock) {
+            Published p = current;
+            if ((p != null && !p.x5tS256.equals(rejectedX5t)) || rejectedX5t.equals(reissueGrantedFor)) {
+                return true;
+            }
             if (lastReissueForRejectionMillis != Long.MIN_VALUE && nowMillis - lastReissueForRejectionMillis < REISSUE_INTERVAL_MILLIS) {
                 return false;
             }
             lastReissueForRejectionMillis = nowMillis;
+            reissueGrantedFor = rejectedX5t;
             return true;
         }
     }

@@ -269,6 +269,47 @@ class AcquireTokenTest {
         assertEquals(3, imds.issueCalls.get(), "after the interval, a rejection re-issues again");
     }
 
+    /*
+     * Two requests for different resources rejected together (a revoked certificate): the re-issue the
+     * first caller claims serves the second too. Before, the second found the once-per-interval re-issue
+     * taken and failed, although the replacement was being issued at that moment.
+     */
+    @Test
+    void requestsRejectedTogetherShareOneReissueAndBothSucceed() throws Exception {
+        java.util.concurrent.CyclicBarrier bothRejected = new java.util.concurrent.CyclicBarrier(2);
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        TokenGateway concurrent = (tokenEndpoint, clientId, resource, tokenType) -> {
+            if (requests.incrementAndGet() <= 2) {
+                try {
+                    bothRejected.await(30, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+                throw invalidClient();
+            }
+            X509ExtendedKeyManager km = cache.keyManager();
+            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
+            return new AccessToken("token-" + resource, tokenType, clock.instant().plus(Duration.ofHours(1)), MtlsCredential.x5tS256(presented));
+        };
+        cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(concurrent).build();
+        MtlsCredential revoked = cache.get();
+        ExecutorService callers = Executors.newFixedThreadPool(2);
+        try {
+            Future<AccessToken> one = callers.submit(() -> cache.acquireToken(ARM));
+            Future<AccessToken> two = callers.submit(() -> cache.acquireToken("https://vault.azure.net"));
+            AccessToken a = one.get(30, TimeUnit.SECONDS);
+            AccessToken b = two.get(30, TimeUnit.SECONDS);
+            String renewed = cache.get().x5tS256();
+            assertNotEquals(revoked.x5tS256(), renewed);
+            assertEquals(renewed, a.x5tS256());
+            assertEquals(renewed, b.x5tS256());
+            assertEquals(2, imds.issueCalls.get(), "one re-issue for both");
+        } finally {
+            callers.shutdownNow();
+        }
+    }
+
     @Test
     void aListenerMayAskForATokenWhileACallerWaitsForTheReissueThatListenerHearsOf() throws Exception {
         ExecutorService worker = Executors.newSingleThreadExecutor();
