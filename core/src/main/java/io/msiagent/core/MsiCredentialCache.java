@@ -385,6 +385,11 @@ public final class MsiCredentialCache implements AutoCloseable {
      * An access token for {@code resource}, bound to the current certificate. Token type: the
      * builder's preference, else {@code MTLS_POP} for attested credentials and {@code BEARER}
      * (over mTLS) otherwise. Cached per resource and certificate; refreshed at half its lifetime.
+     * Never a token for a certificate already replaced.
+     *
+     * @throws TokenAcquisitionException the token endpoint refused (after one re-issue where that can help)
+     * @throws CredentialUnavailableException no credential, or it was replaced during every attempt
+     *     (see {@link #get()} for the errors of acquiring the credential itself)
      */
     public AccessToken acquireToken(String resource) {
         return cachedTokenOrAcquire(resource, null);
@@ -1426,8 +1431,13 @@ public final class MsiCredentialCache implements AutoCloseable {
                 if (token != null) {
                     Published after = current;
                     cacheToken(tokens, resource, token, after != null ? after : p, clock.millis());
-                    if (after == null || token.x5tS256().equals(after.x5tS256) || round >= 2) {
+                    if (after == null || token.x5tS256().equals(after.x5tS256)) {
                         return token;
+                    }
+                    if (round >= 2) {
+                        // never a token for a replaced certificate: it no longer matches what our key manager presents
+                        throw new CredentialUnavailableException("the credential of " + identity + " was replaced during each of "
+                                + (round + 1) + " token requests for " + resource + "; no token bound to the current one was obtained", null);
                     }
                 }
             } finally {

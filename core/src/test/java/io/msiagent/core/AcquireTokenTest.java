@@ -310,6 +310,24 @@ class AcquireTokenTest {
         }
     }
 
+    /** Rotations faster than the token endpoint answers: a typed error, never a token for a replaced certificate. */
+    @Test
+    void aTokenIsNeverReturnedForACertificateReplacedWhileItWasRequested() {
+        java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
+        TokenGateway rotating = (tokenEndpoint, clientId, resource, tokenType) -> {
+            requests.incrementAndGet();
+            X509ExtendedKeyManager km = cache.keyManager();
+            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
+            cache.refresh(); // the credential rotates while the request is in flight
+            return new AccessToken("token", tokenType, clock.instant().plus(Duration.ofHours(1)), MtlsCredential.x5tS256(presented));
+        };
+        cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(rotating).build();
+        CredentialUnavailableException e = assertThrows(CredentialUnavailableException.class, () -> cache.acquireToken(ARM));
+        assertTrue(e.getMessage().contains("replaced during each of 3 token requests"), e.getMessage());
+        assertEquals(3, requests.get());
+    }
+
     @Test
     void aListenerMayAskForATokenWhileACallerWaitsForTheReissueThatListenerHearsOf() throws Exception {
         ExecutorService worker = Executors.newSingleThreadExecutor();
