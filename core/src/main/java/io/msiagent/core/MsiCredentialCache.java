@@ -1546,7 +1546,7 @@ public final class MsiCredentialCache implements AutoCloseable {
                 t = tokenClient;
                 if (t == null || t.generation != forGeneration) {
                     MtlsTokenClient client = MtlsTokenClient.builder().tls(sslContext().getSocketFactory(), trustManager())
-                            .readTimeout(tokenReadTimeout).build();
+                            .readTimeout(tokenReadTimeout).clock(clock).build();
                     t = new GenerationTokenClient(forGeneration, client);
                     tokenClient = t;
                 }

@@ -201,6 +201,27 @@ public final class MtlsTokenClient {
             return this;
         }
 
+        /**
+         * The wall clock that turns a reply's {@code expires_in} into {@link AccessToken#expiresOn()}:
+         * the caller's own, so that it judges a token's expiry by the clock it made it with. Default:
+         * the system clock.
+         */
+        public Builder clock(java.time.Clock clock) {
+            Objects.requireNonNull(clock, "clock");
+            this.time = new TimeSource() {
+                @Override
+                public long nanoTime() {
+                    return System.nanoTime();
+                }
+
+                @Override
+                public java.time.Instant now() {
+                    return clock.instant();
+                }
+            };
+            return this;
+        }
+
         public MtlsTokenClient build() {
             return new MtlsTokenClient(this);
         }

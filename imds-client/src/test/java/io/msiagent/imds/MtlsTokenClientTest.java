@@ -50,6 +50,17 @@ class MtlsTokenClientTest {
     }
 
     @Test
+    void expiryIsReckonedOnTheCallersClock() throws Exception {
+        ests.enqueue(TokenServer.json(200, tokenReply("mtls_pop", "\"expires_in\":\"3599\"")));
+        java.time.Instant callers = java.time.Instant.parse("2031-01-01T00:00:00Z");
+        HandshakeCertificates tls = ests.clientTls(true);
+        MtlsTokenClient c = MtlsTokenClient.builder().tls(tls.sslSocketFactory(), tls.trustManager())
+                .clock(java.time.Clock.fixed(callers, java.time.ZoneOffset.UTC)).build();
+        AccessToken t = c.requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://management.azure.com", TokenType.MTLS_POP);
+        assertEquals(callers.plusSeconds(3599), t.expiresOn());
+    }
+
+    @Test
     void postsTheFormOverMutualTlsAndBindsTheTokenToThePresentedCertificate() throws Exception {
         ests.enqueue(TokenServer.json(200, tokenReply("mtls_pop", "\"expires_in\":\"3599\"")));
 
