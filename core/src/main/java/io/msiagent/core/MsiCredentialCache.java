@@ -327,10 +327,16 @@ public final class MsiCredentialCache implements AutoCloseable {
     }
 
     /**
-     * A key manager that follows rotation; one generation per handshake. In an {@code SSLContext}
-     * of your own, also wrap that context with {@link CredentialTlsContext#wrap} (or keep TLS 1.3
-     * off while {@link MtlsCredential#tlsRestriction()} is present): a credential whose key cannot
-     * sign RSA-PSS (many TPMs) fails every TLS 1.3 handshake. {@link #sslContext()} does this.
+     * A key manager that follows rotation; one generation per handshake. {@link #sslContext()} is
+     * the context to use; in an {@code SSLContext} of your own, two things are yours to do:
+     * <ul>
+     *   <li>invalidate its client sessions at each rotation (from a {@link CredentialListener} on
+     *       {@code RENEWED}): JSSE resumes a cached session without asking the key manager, and a
+     *       resumed connection goes on presenting the replaced certificate;</li>
+     *   <li>wrap it with {@link CredentialTlsContext#wrap} (or keep TLS 1.3 off while
+     *       {@link MtlsCredential#tlsRestriction()} is present): a credential whose key cannot sign
+     *       RSA-PSS (many TPMs) fails every TLS 1.3 handshake.</li>
+     * </ul>
      */
     public X509ExtendedKeyManager keyManager() {
         return keyManager;
