@@ -263,7 +263,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private RejectedExecutionException timerRefusal;
     /** When a rejected certificate was last re-issued (guarded by stateLock); MIN_VALUE: never. */
     private long lastReissueForRejectionMillis = Long.MIN_VALUE;
-    /** The certificate a re-issue for a token endpoint's rejection was granted for, until its flight settles. */
+    /** The certificate a re-issue for a token endpoint's rejection was granted for, until the next flight settles (guarded by stateLock). */
     private String reissueGrantedFor;
 
     private MsiCredentialCache(Builder b) {
@@ -331,8 +331,9 @@ public final class MsiCredentialCache implements AutoCloseable {
      * the context to use; in an {@code SSLContext} of your own, two things are yours to do:
      * <ul>
      *   <li>invalidate its client sessions at each rotation (from a {@link CredentialListener} on
-     *       {@code RENEWED}): JSSE resumes a cached session without asking the key manager, and a
-     *       resumed connection goes on presenting the replaced certificate;</li>
+     *       {@code RENEWED}, and once more a few seconds later, for handshakes that were in flight):
+     *       JSSE resumes a cached session without asking the key manager, and a resumed connection
+     *       goes on presenting the replaced certificate;</li>
      *   <li>wrap it with {@link CredentialTlsContext#wrap} (or keep TLS 1.3 off while
      *       {@link MtlsCredential#tlsRestriction()} is present): a credential whose key cannot sign
      *       RSA-PSS (many TPMs) fails every TLS 1.3 handshake.</li>
@@ -774,9 +775,9 @@ public final class MsiCredentialCache implements AutoCloseable {
         Published decidedOn;
         synchronized (stateLock) {
             flight = null;
-            if (f.replacingX5t != null && f.replacingX5t.equals(reissueGrantedFor)) {
-                reissueGrantedFor = null; // that re-issue is over: a later rejection of the same certificate counts anew
-            }
+            // The flight the grantee started or joined (its own, a timer's renewal, a refresh()) is over,
+            // whatever it replaced: a later rejection of the same certificate counts against the limit anew.
+            reissueGrantedFor = null;
             Published p = current;
             decidedOn = p;
             retry = f.background || renewalPending || (p != null && !clock.instant().isBefore(p.credential.renewAt()));
@@ -1370,7 +1371,8 @@ public final class MsiCredentialCache implements AutoCloseable {
         ReentrantLock lock = tokenLocks.computeIfAbsent(type.wireName() + " " + resource, k -> new ReentrantLock());
         boolean reissued = false;
         // Rounds: a rotation during the request yields a token for the old certificate (one more
-        // round), and a certificate the endpoint rejects is re-issued once (one more).
+        // round), and a certificate the endpoint rejects is re-issued once (one more); a third round
+        // that still ends with a replaced certificate is an error, never a stale token.
         for (int round = 0; ; round++) {
             // Waits for a credential happen outside the token lock: a listener told of a new credential
             // (on the worker, before the waiting callers are released) may ask for this very token.
@@ -1442,8 +1444,8 @@ public final class MsiCredentialCache implements AutoCloseable {
                     }
                     if (round >= 2) {
                         // never a token for a replaced certificate: it no longer matches what our key manager presents
-                        throw new CredentialUnavailableException("the credential of " + identity + " was replaced during each of "
-                                + (round + 1) + " token requests for " + resource + "; no token bound to the current one was obtained", null);
+                        throw new CredentialUnavailableException("no token for " + resource + " bound to the current credential of "
+                                + identity + " after " + (round + 1) + " requests: it was replaced while they were in flight", null);
                     }
                 }
             } finally {
@@ -1466,7 +1468,10 @@ public final class MsiCredentialCache implements AutoCloseable {
     private boolean mayReissueForRejection(long nowMillis, String rejectedX5t) {
         synchronized (stateLock) {
             Published p = current;
-            if ((p != null && !p.x5tS256.equals(rejectedX5t)) || rejectedX5t.equals(reissueGrantedFor)) {
+            Flight running = flight;
+            if ((p != null && !p.x5tS256.equals(rejectedX5t)) // replaced meanwhile
+                    || rejectedX5t.equals(reissueGrantedFor) // its re-issue was granted to a caller rejected with it
+                    || (running != null && (running.mode == Mode.FORCE || rejectedX5t.equals(running.replacingX5t)))) { // being replaced
                 return true;
             }
             if (lastReissueForRejectionMillis != Long.MIN_VALUE && nowMillis - lastReissueForRejectionMillis < REISSUE_INTERVAL_MILLIS) {

@@ -310,6 +310,58 @@ class AcquireTokenTest {
         }
     }
 
+    /*
+     * A rejection while a refresh() is already at IMDS joins that refresh instead of taking the
+     * once-per-interval re-issue; when the refresh fails, the caller fails typed. The re-issue is then
+     * still there for the next rejection, and after it the limit holds.
+     */
+    @Test
+    void aRejectionDuringARefreshJoinsItAndLeavesTheReissueForLater() throws Exception {
+        build(null);
+        cache.get();
+        CountDownLatch gate = new CountDownLatch(1);
+        imds.gate = gate;
+        imds.failNext(1);
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> refresh = threads.submit(() -> assertThrows(MsiCredentialException.class, cache::refresh));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (imds.issueCalls.get() < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertEquals(2, imds.issueCalls.get(), "the refresh is at IMDS");
+            endpoint.failures.add(AcquireTokenTest::invalidClient);
+            Thread[] caller = new Thread[1];
+            Future<?> rejected = threads.submit(() -> {
+                caller[0] = Thread.currentThread();
+                return assertThrows(MsiCredentialException.class, () -> cache.acquireToken(ARM));
+            });
+            while ((caller[0] == null || caller[0].getState() != Thread.State.WAITING && caller[0].getState() != Thread.State.TIMED_WAITING
+                    || endpoint.requests.isEmpty()) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            gate.countDown();
+            refresh.get(10, TimeUnit.SECONDS);
+            rejected.get(10, TimeUnit.SECONDS);
+        } finally {
+            imds.gate = null;
+            threads.shutdownNow();
+        }
+        assertEquals(2, imds.issueCalls.get(), "the rejection joined the refresh: no issuance of its own");
+
+        executor.advance(Duration.ofMinutes(1));
+        endpoint.failures.add(AcquireTokenTest::invalidClient);
+        AccessToken after = cache.acquireToken("https://vault.azure.net");
+        assertEquals(3, imds.issueCalls.get(), "the next rejection gets the re-issue");
+        assertEquals(cache.get().x5tS256(), after.x5tS256());
+
+        executor.advance(Duration.ofMinutes(1));
+        endpoint.failures.add(AcquireTokenTest::invalidClient);
+        TokenAcquisitionException e = assertThrows(TokenAcquisitionException.class, () -> cache.acquireToken("https://graph.microsoft.com"));
+        assertTrue(e.getMessage().contains("was not re-issued"), e.getMessage());
+        assertEquals(3, imds.issueCalls.get(), "and then the limit holds");
+    }
+
     /** Rotations faster than the token endpoint answers: a typed error, never a token for a replaced certificate. */
     @Test
     void aTokenIsNeverReturnedForACertificateReplacedWhileItWasRequested() {
@@ -324,7 +376,7 @@ class AcquireTokenTest {
         cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
                 .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(rotating).build();
         CredentialUnavailableException e = assertThrows(CredentialUnavailableException.class, () -> cache.acquireToken(ARM));
-        assertTrue(e.getMessage().contains("replaced during each of 3 token requests"), e.getMessage());
+        assertTrue(e.getMessage().contains("after 3 requests: it was replaced while they were in flight"), e.getMessage());
         assertEquals(3, requests.get());
     }
 

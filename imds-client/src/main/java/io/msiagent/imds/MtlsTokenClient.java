@@ -202,9 +202,9 @@ public final class MtlsTokenClient {
         }
 
         /**
-         * The wall clock that turns a reply's {@code expires_in} into {@link AccessToken#expiresOn()}:
-         * the caller's own, so that it judges a token's expiry by the clock it made it with. Default:
-         * the system clock.
+         * The wall clock that turns a reply's {@code expires_in} into {@link AccessToken#expiresOn()}
+         * (and reads {@code Retry-After} dates): the caller's own, so that it judges a token's expiry
+         * by the clock it made it with. Default: the system clock.
          */
         public Builder clock(java.time.Clock clock) {
             Objects.requireNonNull(clock, "clock");

@@ -23,7 +23,7 @@ class TokenClockTest {
         try (ImdsEmulator emu = Proof.emulator(Duration.ofHours(1));
                 MsiCredentialCache cache = Proof.fastCache(emu, tmp).clock(behind).build()) {
             AccessToken t = cache.acquireToken("https://management.azure.com");
-            // The emulator's tokens say expires_in 3600; reckoned on the system clock, the cache's clock would see 63 minutes.
+            // The emulator's tokens say expires_in 3599; reckoned on the system clock, the cache's clock would see 63 minutes.
             Duration left = Duration.between(behind.instant(), t.expiresOn());
             assertTrue(left.compareTo(Duration.ofMinutes(61)) < 0 && left.compareTo(Duration.ofMinutes(55)) > 0, left.toString());
         }
