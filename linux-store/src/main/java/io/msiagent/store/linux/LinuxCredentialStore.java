@@ -512,7 +512,7 @@ public final class LinuxCredentialStore implements CredentialStore {
             try {
                 return new Read(credential(identity, keyAndChain, entry.get()), null, false);
             } catch (IllegalArgumentException | NullPointerException e) {
-                return corrupt(f.metadata(), "incomplete entry: " + e.getMessage());
+                return corrupt(f.metadata(), "unusable entry: " + e.getMessage());
             }
         }
         return corrupt(f.pem(), mismatch);
@@ -528,7 +528,7 @@ public final class LinuxCredentialStore implements CredentialStore {
     }
 
     private static MtlsCredential credential(ManagedIdentityId identity, MtlsCredential.Builder keyAndChain, EntryMetadata.Entry e) {
-        return keyAndChain
+        MtlsCredential c = keyAndChain
                 .identity(identity)
                 .clientId(e.clientId())
                 .tenantId(e.tenantId())
@@ -537,6 +537,12 @@ public final class LinuxCredentialStore implements CredentialStore {
                 .keyProtection(e.keyProtection())
                 .attested(e.attested())
                 .build();
+        if (c.renewAt().isBefore(c.notBefore()) || !c.renewAt().isBefore(c.notAfter())) {
+            // never written so: trusted, it would plan no renewal before expiry (or one at once, for ever)
+            throw new IllegalArgumentException("renewAt " + c.renewAt() + " is outside the certificate's validity ("
+                    + c.notBefore() + " .. " + c.notAfter() + ")");
+        }
+        return c;
     }
 
     /**

@@ -247,7 +247,8 @@ class LinuxCredentialStoreTest {
                 SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()))
                 .build(new JcaContentSignerBuilder("SHA256withRSA").build(keys.getPrivate())));
         assertTrue(EncodedKeyAndCertificate.ifWellFormed(keys.getPrivate().getEncoded(), cert.getEncoded()).isEmpty());
-        MtlsCredential unusualTime = first.toBuilder().chain(List.of(cert)).privateKey(keys.getPrivate()).build();
+        MtlsCredential unusualTime = first.toBuilder().chain(List.of(cert)).privateKey(keys.getPrivate())
+                .renewAt(now.plus(Duration.ofHours(12))).build();
         store.save(unusualTime);
         assertSame(unusualTime, found(store.load(SYSTEM)));
     }
@@ -454,6 +455,21 @@ class LinuxCredentialStoreTest {
         assertTrue(r.isLeftInPlace(), r::toString);
         assertEquals(pem, Files.readString(store.pemFile(SYSTEM)));
         assertEquals(meta, Files.readString(store.metadataFile(SYSTEM)));
+    }
+
+    @Test
+    void aRenewAtOutsideTheCertificatesValidityIsACorruptEntry() throws Exception {
+        for (Instant renewAt : List.of(first.notAfter().plusSeconds(86_400), first.notBefore().minusSeconds(1))) {
+            store.save(first);
+            String meta = Files.readString(store.metadataFile(SYSTEM))
+                    .replaceFirst("\"renewAt\" ?: ?\"[^\"]*\"", "\"renewAt\":\"" + renewAt + "\"");
+            assertTrue(meta.contains(renewAt.toString()), meta);
+            SecureFiles.writeAtomically(store.metadataFile(SYSTEM), meta.getBytes(StandardCharsets.UTF_8));
+            assertEquals(LoadResult.Kind.INVALID, store.inspect(SYSTEM).kind(), "status says so");
+            LoadResult r = store.load(SYSTEM);
+            assertEquals(LoadResult.Kind.ABSENT, r.kind());
+            assertTrue(r.problem().contains("renewAt " + renewAt + " is outside the certificate's validity"), r.problem());
+        }
     }
 
     @Test
