@@ -63,11 +63,15 @@ class AcquireTokenTest {
             if (failure != null) {
                 throw failure.get();
             }
-            X509ExtendedKeyManager km = cache.keyManager();
-            String alias = km.chooseClientAlias(new String[] {"RSA"}, null, null);
-            X509Certificate presented = km.getCertificateChain(alias)[0];
-            return new AccessToken("token-" + requests.size(), tokenType, clock.instant().plus(lifetime), MtlsCredential.x5tS256(presented));
+            return new AccessToken("token-" + requests.size(), tokenType, clock.instant().plus(lifetime), presentedX5t());
         }
+    }
+
+    /** The x5t#S256 of the certificate a handshake through the cache's key manager presents now: what a token is bound to. */
+    private String presentedX5t() {
+        X509ExtendedKeyManager km = cache.keyManager();
+        X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
+        return MtlsCredential.x5tS256(presented);
     }
 
     private MsiCredentialCache build(TokenType preference) {
@@ -287,9 +291,7 @@ class AcquireTokenTest {
                 }
                 throw invalidClient();
             }
-            X509ExtendedKeyManager km = cache.keyManager();
-            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
-            return new AccessToken("token-" + resource, tokenType, clock.instant().plus(Duration.ofHours(1)), MtlsCredential.x5tS256(presented));
+            return new AccessToken("token-" + resource, tokenType, clock.instant().plus(Duration.ofHours(1)), presentedX5t());
         };
         cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
                 .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(concurrent).build();
@@ -368,10 +370,9 @@ class AcquireTokenTest {
         java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
         TokenGateway rotating = (tokenEndpoint, clientId, resource, tokenType) -> {
             requests.incrementAndGet();
-            X509ExtendedKeyManager km = cache.keyManager();
-            X509Certificate presented = km.getCertificateChain(km.chooseClientAlias(new String[] {"RSA"}, null, null))[0];
+            String presented = presentedX5t();
             cache.refresh(); // the credential rotates while the request is in flight
-            return new AccessToken("token", tokenType, clock.instant().plus(Duration.ofHours(1)), MtlsCredential.x5tS256(presented));
+            return new AccessToken("token", tokenType, clock.instant().plus(Duration.ofHours(1)), presented);
         };
         cache = MsiCredentialCache.builder().issuer(imds).store(new InMemoryCredentialStore()).keyProvider(new PooledKeyProvider())
                 .keyAttestor(null).clock(clock).executor(executor).worker(Runnable::run).tokenGateway(rotating).build();
