@@ -290,14 +290,15 @@ public final class LinuxCredentialStore implements CredentialStore {
                 for (Path p : f.entryFiles()) {
                     PrivatePaths.enforceFile(p);
                 }
+                if (pfx == null && Files.exists(f.pkcs12(), LinkOption.NOFOLLOW_LINKS)) {
+                    // kept up to date once it exists; looked for under the lock, as a read may have just
+                    // written it, and encoded before anything is written, as the rest is
+                    pfx = pkcs12(credential, where);
+                }
                 EntryMetadata staged = previousMetadata(f, credential.identity())
                         .orElseGet(() -> new EntryMetadata(identity, List.of()))
                         .withNewest(entry, thumbprintInPlace(f), METADATA_ENTRIES_KEPT);
                 SecureFiles.writeAtomically(f.metadata(), staged.toJson());
-                if (pfx == null && Files.exists(f.pkcs12(), LinkOption.NOFOLLOW_LINKS)) {
-                    // kept up to date once it exists; looked for under the lock, as a read may have just written it
-                    pfx = pkcs12(credential, where);
-                }
                 if (pfx != null) {
                     SecureFiles.writeAtomically(f.pkcs12(), pfx);
                     pfxReplaced = true;
