@@ -230,9 +230,9 @@ public final class LinuxCredentialStore implements CredentialStore {
             if (!pkcs12Missing(f) || !credential.x5tS256().equals(thumbprintInPlace(f))) {
                 return; // written, or the entry replaced, meanwhile
             }
-            SecureFiles.writeAtomically(f.pkcs12(), Pkcs12Codec.encode(credential.privateKey(), credential.chain()));
+            SecureFiles.writeAtomically(f.pkcs12(), pkcs12(credential, f.pkcs12().toString()));
             log().info("{}: wrote the PKCS#12 file of the stored credential x5t#S256={}", f.pkcs12(), credential.x5tS256());
-        } catch (GeneralSecurityException | IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             log().warn("{}: could not write the PKCS#12 file of the stored credential x5t#S256={} ({}); a later load or "
                     + "the next save writes it", f.pkcs12(), credential.x5tS256(), e.toString());
         }
