@@ -65,14 +65,24 @@ import org.slf4j.LoggerFactory;
  * one at renewAt starts a background renewal (callers keep getting the current credential), one at
  * notAfter withdraws it. Timers only hand acquisitions to a worker, so a slow renewal never delays
  * them. {@link ScheduledExecutorService} waits on the monotonic clock: no timer waits longer than
- * {@link #MAX_TIMER_WAIT} before re-checking the wall clock, and after a suspended VM resumes,
- * {@link #replan()} re-checks the schedule at once.
+ * {@link #MAX_TIMER_WAIT} before re-checking the wall clock, and every {@link #CLOCK_CHECK_INTERVAL}
+ * the cache compares how far the wall clock moved with how long its timers waited. A difference
+ * (a suspended VM or laptop resumed, the clock was stepped) re-plans the schedule as
+ * {@link #replan()} does: an expired credential or token is not served for longer than that interval.
  */
 public final class MsiCredentialCache implements AutoCloseable {
     /** Generations kept answerable in the key manager for handshakes that started before a rotation. */
     private static final int KEPT_GENERATIONS = 3;
     /** The longest single timer wait; a timer that wakes before its instant re-arms against the wall clock. */
     static final Duration MAX_TIMER_WAIT = Duration.ofHours(1);
+    /**
+     * How often the wall clock is checked against the timers. A token's refresh timer and a renewal
+     * may wait hours on the monotonic clock, which stands still while the machine sleeps: without the
+     * check, a token or credential that expired during a suspend would be served until they fire.
+     */
+    static final Duration CLOCK_CHECK_INTERVAL = Duration.ofSeconds(5);
+    /** More than this between the wall clock's move and the check's wait is a jump (the agent's threshold too). */
+    static final Duration CLOCK_JUMP_THRESHOLD = Duration.ofSeconds(2);
     /** After a failed token refresh, how long callers keep the still-valid token before one asks again. */
     static final long TOKEN_REFRESH_RETRY_MILLIS = 30_000;
     /** The least time between two re-issues of a certificate because the token endpoint rejected one. */
@@ -228,6 +238,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private final AtomicReference<ManagedKey> spareKey = new AtomicReference<>();
     private final boolean prepareKeys;
     private final Duration listenerGrace;
+    private final long clockCheckMillis;
     private final Duration tokenReadTimeout;
 
     private final Object stateLock = new Object();
@@ -251,6 +262,8 @@ public final class MsiCredentialCache implements AutoCloseable {
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> retryTimer;
     private ScheduledFuture<?> sessionSweep;
+    /** The wall-clock check: {@link #startClockCheck()}. */
+    private ScheduledFuture<?> clockCheck;
     /** A renewal or retry timer fired while another flight ran: if that flight fails, retry. */
     private boolean renewalPending;
     private int failedAttempts;
@@ -287,6 +300,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         this.tokenGatewayOverride = b.tokenGateway;
         this.prepareKeys = b.prepareKeys;
         this.listenerGrace = b.listenerGrace;
+        this.clockCheckMillis = b.clockCheckInterval.toMillis();
         this.tokenReadTimeout = b.tokenReadTimeout;
         this.keyManager = new RotatingKeyManager(this);
         this.trustedCertificates = List.copyOf(b.trustedCertificates);
@@ -524,8 +538,9 @@ public final class MsiCredentialCache implements AutoCloseable {
     /**
      * Re-checks the schedule against the wall clock: withdraws a credential that expired while the
      * timers slept (a suspended VM), starts a renewal that is due, re-arms the timers, and marks
-     * cached tokens past their refresh time for refresh. Cheap;
-     * the agent calls it on resume or when it notices a clock jump.
+     * cached tokens past their refresh time for refresh. Cheap. The cache does it itself within
+     * {@link #CLOCK_CHECK_INTERVAL} of a clock jump; call it to re-plan at once (the agent does when it
+     * notices one, and an application can on its own resume signal).
      */
     public void replan() {
         long nowMillis = clock.millis();
@@ -578,6 +593,9 @@ public final class MsiCredentialCache implements AutoCloseable {
             }
             if (sessionSweep != null) {
                 sessionSweep.cancel(false);
+            }
+            if (clockCheck != null) {
+                clockCheck.cancel(false);
             }
         }
         if (ownsExecutor) {
@@ -823,6 +841,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             } finally {
                 f.result.complete(published);
             }
+            startClockCheck();
             if (f.issued) {
                 prepareSpareKey();
             } else {
@@ -954,6 +973,54 @@ public final class MsiCredentialCache implements AutoCloseable {
         }
         scheduleTimers(p);
         return p;
+    }
+
+    /**
+     * Arms the wall-clock check once, at the first publication (before it there is nothing to keep
+     * honest), after the waiting callers were released: no part of a cold start.
+     */
+    private void startClockCheck() {
+        synchronized (stateLock) {
+            if (clockCheck == null && !closed) {
+                scheduleClockCheck();
+            }
+        }
+    }
+
+    /** Caller holds stateLock. */
+    private void scheduleClockCheck() {
+        clockCheck = schedule(new ClockCheck(clock.millis()), clockCheckMillis);
+    }
+
+    /**
+     * The timers wait on the executor's clock (monotonic, standing still in a suspend); this check
+     * measures how far the wall clock moved while it waited. Measured against its own wait rather
+     * than System.nanoTime, it agrees with any executor, a test's virtual one included.
+     */
+    private final class ClockCheck implements Runnable {
+        private final long armedAtMillis;
+
+        ClockCheck(long armedAtMillis) {
+            this.armedAtMillis = armedAtMillis;
+        }
+
+        @Override
+        public void run() {
+            long jumpMillis = clock.millis() - armedAtMillis - clockCheckMillis;
+            try {
+                if (Math.abs(jumpMillis) > CLOCK_JUMP_THRESHOLD.toMillis()) {
+                    log().info("The wall clock moved {} ms more than the timers of {} waited (a suspend, or a clock step): re-planning",
+                            jumpMillis, identity);
+                    replan();
+                }
+            } finally {
+                synchronized (stateLock) {
+                    if (!closed) {
+                        scheduleClockCheck();
+                    }
+                }
+            }
+        }
     }
 
     /**
@@ -1746,6 +1813,7 @@ public final class MsiCredentialCache implements AutoCloseable {
         private TokenGateway tokenGateway;
         private boolean prepareKeys = true;
         private Duration listenerGrace = LISTENER_GRACE;
+        private Duration clockCheckInterval = CLOCK_CHECK_INTERVAL;
         private Duration tokenReadTimeout = Duration.ofSeconds(30);
 
         private Builder() {
@@ -1855,6 +1923,12 @@ public final class MsiCredentialCache implements AutoCloseable {
          */
         Builder listenerGrace(Duration grace) {
             this.listenerGrace = Objects.requireNonNull(grace, "grace");
+            return this;
+        }
+
+        /** Test seam: how often the wall clock is checked against the timers (default {@link #CLOCK_CHECK_INTERVAL}). */
+        Builder clockCheckInterval(Duration interval) {
+            this.clockCheckInterval = Objects.requireNonNull(interval, "interval");
             return this;
         }
 
