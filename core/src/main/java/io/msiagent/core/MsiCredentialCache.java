@@ -574,11 +574,13 @@ public final class MsiCredentialCache implements AutoCloseable {
 
     /**
      * Stops the timers (and the executor when the cache made it) and withdraws the snapshot: later
-     * calls fail with {@link CredentialUnavailableException}. Credentials already handed out stay
-     * valid objects.
+     * calls fail with {@link CredentialUnavailableException}, and so do callers still waiting for an
+     * acquisition, at once (the acquisition itself finishes in the background and publishes nothing).
+     * Credentials already handed out stay valid objects.
      */
     @Override
     public void close() {
+        Flight running;
         synchronized (stateLock) {
             // Not `closed`: a refused timer closes the cache too, and its spare key and worker are still to be released.
             if (released) {
@@ -587,6 +589,7 @@ public final class MsiCredentialCache implements AutoCloseable {
             released = true;
             closed = true;
             current = null;
+            running = flight;
             cancelTimers();
             if (retryTimer != null) {
                 retryTimer.cancel(false);
@@ -597,6 +600,10 @@ public final class MsiCredentialCache implements AutoCloseable {
             if (clockCheck != null) {
                 clockCheck.cancel(false);
             }
+        }
+        if (running != null) {
+            // Its IMDS call may take until its deadline; nothing it brings back would be published.
+            running.result.completeExceptionally(new CredentialUnavailableException("the credential cache for " + identity + " is closed", null));
         }
         if (ownsExecutor) {
             executor.shutdownNow();

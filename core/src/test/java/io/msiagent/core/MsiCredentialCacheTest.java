@@ -891,6 +891,33 @@ class MsiCredentialCacheTest {
     }
 
     @Test
+    void closeReleasesACallerWaitingForAColdAcquisitionAtOnce() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        imds.gate = gate; // IMDS holds the issuance (a slow IMDS, up to its call deadline)
+        MsiCredentialCache cache = MsiCredentialCache.builder().issuer(imds).store(store).keyProvider(new PooledKeyProvider())
+                .keyAttestor(null).clock(clock).executor(executor).build();
+        caches.add(cache);
+        java.util.concurrent.ExecutorService caller = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<MtlsCredential> waiting = caller.submit(cache::get);
+            assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                while (imds.issueCalls.get() == 0) {
+                    Thread.sleep(10);
+                }
+            });
+            cache.close();
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> waiting.get(5, TimeUnit.SECONDS), "released by close(), not by IMDS");
+            assertTrue(e.getCause() instanceof CredentialUnavailableException, String.valueOf(e.getCause()));
+            assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().getMessage());
+        } finally {
+            gate.countDown();
+            caller.shutdownNow();
+        }
+        assertThrows(CredentialUnavailableException.class, cache::get);
+    }
+
+    @Test
     void renewalAdoptsAFresherEntryAnotherProcessStored() {
         MsiCredentialCache cache = cache();
         MtlsCredential first = cache.get();
