@@ -262,7 +262,7 @@ public final class MsiCredentialCache implements AutoCloseable {
     private ScheduledFuture<?> expiryTimer;
     private ScheduledFuture<?> retryTimer;
     private ScheduledFuture<?> sessionSweep;
-    /** The wall-clock check: {@link #startClockCheck()}. */
+    /** The wall-clock check ({@link ClockCheck}), armed at the first publication: before it there is nothing to keep honest. */
     private ScheduledFuture<?> clockCheck;
     /** A renewal or retry timer fired while another flight ran: if that flight fails, retry. */
     private boolean renewalPending;
@@ -848,7 +848,6 @@ public final class MsiCredentialCache implements AutoCloseable {
             } finally {
                 f.result.complete(published);
             }
-            startClockCheck();
             if (f.issued) {
                 prepareSpareKey();
             } else {
@@ -979,19 +978,11 @@ public final class MsiCredentialCache implements AutoCloseable {
             retryTimer = null;
         }
         scheduleTimers(p);
-        return p;
-    }
-
-    /**
-     * Arms the wall-clock check once, at the first publication (before it there is nothing to keep
-     * honest), after the waiting callers were released: no part of a cold start.
-     */
-    private void startClockCheck() {
-        synchronized (stateLock) {
-            if (clockCheck == null && !closed) {
-                scheduleClockCheck();
-            }
+        if (clockCheck == null) {
+            // Armed before anyone can see the credential: a suspend at any later moment is noticed.
+            scheduleClockCheck();
         }
+        return p;
     }
 
     /** Caller holds stateLock. */
