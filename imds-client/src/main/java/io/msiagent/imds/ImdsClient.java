@@ -59,6 +59,7 @@ public final class ImdsClient {
             this.baseUrl = HttpUrl.get(endpoint);
             OkHttpClient http = new OkHttpClient.Builder()
                     .proxy(Proxy.NO_PROXY) // IMDS is link-local: a proxy could only intercept it
+                    .socketFactory(DirectSocketFactory.INSTANCE) // nor a SOCKS proxy, which the JDK's socket applies itself
                     .connectTimeout(b.connectTimeout.toMillis(), TimeUnit.MILLISECONDS)
                     .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                     .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)

@@ -100,4 +100,38 @@ class EndpointTest {
             ProxySelector.setDefault(original);
         }
     }
+
+    /**
+     * A SOCKS proxy is applied by the JDK's own socket at connect (socksProxyHost, or a default
+     * selector answering socket:// URIs), below OkHttp's Proxy.NO_PROXY.
+     */
+    @Test
+    void imdsIsNeverReachedThroughASocksProxy() throws Exception {
+        ProxySelector original = ProxySelector.getDefault();
+        List<URI> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (ImdsServer imds = new ImdsServer(); java.net.ServerSocket socks = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            imds.enqueue(ImdsServer.metadataOk());
+            InetSocketAddress socksAddress = new InetSocketAddress("127.0.0.1", socks.getLocalPort());
+            ProxySelector.setDefault(new ProxySelector() {
+                @Override
+                public List<Proxy> select(URI uri) {
+                    asked.add(uri);
+                    return List.of(new Proxy(Proxy.Type.SOCKS, socksAddress));
+                }
+
+                @Override
+                public void connectFailed(URI uri, SocketAddress sa, IOException ioe) {
+                }
+            });
+            FakeTime time = new FakeTime();
+
+            ImdsClient.builder().endpoint(imds.endpoint()).sleeper(time).time(time).readTimeout(java.time.Duration.ofSeconds(2))
+                    .build().platformMetadata(IdentitySelector.systemAssigned());
+
+            assertEquals(1, imds.requestCount());
+            assertEquals(List.of(), asked, "no proxy was even asked for");
+        } finally {
+            ProxySelector.setDefault(original);
+        }
+    }
 }
