@@ -107,6 +107,7 @@ class CsrBuilderTest {
     void cuIdJsonOrderAndEscaping() {
         assertEquals("{\"vmId\":\"a\",\"vmssId\":\"b\"}", CsrBuilder.cuIdJson(new ComputeUnitId("a", "b")));
         assertEquals("{\"vmssId\":\"b\"}", CsrBuilder.cuIdJson(new ComputeUnitId(null, "b")));
+        assertEquals("{\"vmId\":\"a\",\"vmssId\":\"\"}", CsrBuilder.cuIdJson(new ComputeUnitId("a", "")), "empty is not absent: verbatim, as MSAL");
         assertEquals("{\"vmId\":\"q\\\"\\\\\\u000a\"}", CsrBuilder.cuIdJson(new ComputeUnitId("q\"\\\n", null)));
     }
 

@@ -16,9 +16,10 @@ final class ImdsReplies {
     static PlatformMetadata platformMetadata(byte[] body) throws ReplyFormatException {
         JsonReply json = JsonReply.parse(body);
         JsonReply cuId = json.requiredObject("cuId");
-        String vmId = cuId.optionalString("vmId").orElse(null);
-        String vmssId = cuId.optionalString("vmssId").orElse(null);
-        if (vmId == null && vmssId == null) {
+        // One of the two may be empty (a VM outside a scale set): kept as sent, since the CSR carries cuId verbatim.
+        String vmId = cuId.optionalText("vmId").orElse(null);
+        String vmssId = cuId.optionalText("vmssId").orElse(null);
+        if (ComputeUnitId.isBlank(vmId) && ComputeUnitId.isBlank(vmssId)) {
             throw new ReplyFormatException("field 'cuId' has neither 'vmId' nor 'vmssId'");
         }
         return new PlatformMetadata(json.requiredString("clientId"), json.requiredString("tenantId"),

@@ -59,6 +59,18 @@ final class JsonReply {
         return Optional.of(text);
     }
 
+    /** A string field that may be absent or null (empty Optional), or any string, empty included. */
+    Optional<String> optionalText(String field) throws ReplyFormatException {
+        Object value = object.get(field);
+        if (value == null) {
+            return Optional.empty();
+        }
+        if (!(value instanceof String text)) {
+            throw new ReplyFormatException("field '" + field + "' is a JSON " + typeName(value) + ", expected a string");
+        }
+        return Optional.of(text);
+    }
+
     /** A string field that may be absent, null or empty (blank becomes empty). */
     Optional<String> lenientString(String field) {
         return object.get(field) instanceof String text && !text.isBlank() ? Optional.of(text) : Optional.empty();

@@ -82,6 +82,17 @@ class PlatformMetadataTest {
         assertEquals(new ComputeUnitId("vm-1", "ss-1"), m.cuId());
     }
 
+    @Test
+    void anEmptyMemberOfCuIdIsKeptAsSentWhenTheOtherIsSet() {
+        imds.enqueue(ImdsServer.metadata(
+                "{\"cuId\": {\"vmId\": \"vm-1\", \"vmssId\": \"\"}, \"clientId\": \"c\", \"tenantId\": \"t\", \"attestationEndpoint\": \"https://a\"}"));
+        imds.enqueue(ImdsServer.metadata(
+                "{\"cuId\": {\"vmId\": \"\", \"vmssId\": \"ss-1\"}, \"clientId\": \"c\", \"tenantId\": \"t\", \"attestationEndpoint\": \"https://a\"}"));
+
+        assertEquals(new ComputeUnitId("vm-1", ""), client.platformMetadata(IdentitySelector.systemAssigned()).cuId());
+        assertEquals(new ComputeUnitId("", "ss-1"), client.platformMetadata(IdentitySelector.systemAssigned()).cuId());
+    }
+
     @ParameterizedTest
     @MethodSource("selectors")
     void userAssignedSelectorsAreAppendedAfterTheVersion(IdentitySelector selector, String name) throws Exception {
@@ -179,6 +190,7 @@ class PlatformMetadataTest {
                         "field 'attestationEndpoint' is missing"),
                 Arguments.of(ok.replace("{\"vmId\": \"vm-1234\"}", "\"vm-1234\""), "'cuId' is a JSON string, expected an object"),
                 Arguments.of(ok.replace("{\"vmId\": \"vm-1234\"}", "{}"), "neither 'vmId' nor 'vmssId'"),
+                Arguments.of(ok.replace("{\"vmId\": \"vm-1234\"}", "{\"vmId\": \"\", \"vmssId\": \" \"}"), "neither 'vmId' nor 'vmssId'"),
                 Arguments.of(ok.replace("{\"vmId\": \"vm-1234\"}", "{\"vmId\": 7}"), "'vmId' is a JSON number"),
                 Arguments.of(ok.replace("\"cuId\": {\"vmId\": \"vm-1234\"},", ""), "field 'cuId' is missing"),
                 Arguments.of(ok.replace("{\"cuId\"", "{\"clientId\": \"x\", \"cuId\""), "duplicate field 'clientId'"));
