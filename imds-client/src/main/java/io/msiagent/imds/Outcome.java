@@ -42,6 +42,9 @@ record Outcome(Ending ending, Reply reply, IOException failure, int attempts, Re
         if (reply != null) {
             return "HTTP " + reply.status();
         }
+        if (failure instanceof RedactedIOException) {
+            return "no reply (" + failure.getMessage() + ")";
+        }
         return "no reply (" + failure.getClass().getSimpleName()
                 + (failure.getMessage() == null ? "" : ": " + failure.getMessage()) + ")";
     }

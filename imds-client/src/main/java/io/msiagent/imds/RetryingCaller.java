@@ -60,7 +60,9 @@ final class RetryingCaller {
                 return new Outcome(Outcome.Ending.SUCCESS, reply, null, attempt, null);
             }
             RetryPolicy.Kind kind = reply != null ? policy.classify(reply.status()) : policy.classify(failure);
-            if (failure instanceof InterruptedIOException && Thread.currentThread().isInterrupted()) {
+            boolean interrupted = failure instanceof InterruptedIOException && Thread.currentThread().isInterrupted();
+            failure = RedactedIOException.of(failure);
+            if (interrupted) {
                 return new Outcome(Outcome.Ending.INTERRUPTED, null, failure, attempt, kind);
             }
             if (call.isCanceled()) {

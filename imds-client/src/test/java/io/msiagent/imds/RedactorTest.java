@@ -28,6 +28,36 @@ class RedactorTest {
     }
 
     @Test
+    void secretsUnderOtherNamesAndInOtherShapesAreRemoved() {
+        String[] leaks = {
+            "{\"error\":\"x\",\"error_description\":\"got {\\\"access_token\\\":\\\"opaque-SECRET-1\\\"}\"}", // JSON quoted in JSON
+            "{\"token\":\"opaque-SECRET-2\",\"accessToken\":\"opaque-SECRET-3\",\"password\":\"opaque SECRET-4\"}",
+            "Authorization: Bearer opaque-SECRET-5",
+            "echo access_token:opaque-SECRET-6 and client_secret = opaque-SECRET-7",
+        };
+        for (String leak : leaks) {
+            String out = Redactor.excerpt(leak);
+            assertFalse(out.contains("SECRET"), leak + " -> " + out);
+        }
+    }
+
+    @Test
+    void pemBlocksAreRemovedWholeRawOrEscaped() {
+        String line = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7" + "x".repeat(12);
+        String pem = "-----BEGIN PRIVATE KEY-----\n" + (line + "\n").repeat(3) + "-----END PRIVATE KEY-----";
+        assertEquals("key: <redacted-pem> end", Redactor.excerpt("key: " + pem + " end"));
+        String escaped = "{\"detail\":\"" + pem.replace("\n", "\\n") + "\"}";
+        assertEquals("{\"detail\":\"<redacted-pem>\"}", Redactor.excerpt(escaped));
+        assertFalse(Redactor.excerpt("cut " + pem.substring(0, 80)).contains("MIIE"), "a PEM cut before its END line");
+    }
+
+    @Test
+    void wordsAroundSecretsStay() {
+        assertEquals("invalid token: expired; token_type=bearer; tokenEndpoint=https://x/t",
+                Redactor.excerpt("invalid token: expired; token_type=bearer; tokenEndpoint=https://x/t"));
+    }
+
+    @Test
     void longBase64BlobsAreRemovedShortIdsStay() {
         String blob = "MIIB".repeat(40) + "==";
         String out = Redactor.excerpt("{\"certificate\":\"" + blob + "\",\"client_id\":\"d3adb33f-c0de-ed0c\"}");

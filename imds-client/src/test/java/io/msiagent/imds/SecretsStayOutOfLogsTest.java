@@ -95,6 +95,37 @@ class SecretsStayOutOfLogsTest {
         }
     }
 
+    /** OkHttp quotes a garbled status line in its exception: a server's text reaching messages, causes and the retry log. */
+    @Test
+    void aServersGarbledStatusLineIsRedactedInMessagesCausesAndLogs() throws Exception {
+        try (java.net.ServerSocket raw = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+            Thread server = new Thread(() -> {
+                for (int i = 0; i < 4; i++) {
+                    try (java.net.Socket s = raw.accept()) {
+                        s.getInputStream().read(new byte[4096]);
+                        s.getOutputStream().write(("HTTP/1.1 20x access_token=" + OPAQUE_TOKEN + " " + ACCESS_TOKEN + "\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            server.setDaemon(true);
+            server.start();
+            FakeTime time = new FakeTime();
+            ImdsClient client = ImdsClient.builder().endpoint("http://127.0.0.1:" + raw.getLocalPort()).sleeper(time).time(time).build();
+            ImdsException e = assertThrows(ImdsException.class, () -> client.platformMetadata(IdentitySelector.systemAssigned()));
+            record(e);
+            assertTrue(e.getMessage().contains("Unexpected status line"), e.getMessage());
+        }
+        System.err.flush();
+        String everything = captured.toString(StandardCharsets.UTF_8) + "\n" + String.join("\n", messages);
+        assertTrue(everything.contains("IMDS getplatformmetadata attempt 2"), "logs were captured: " + everything);
+        for (String secret : List.of(OPAQUE_TOKEN, "opaque", "eyJ")) {
+            assertFalse(everything.contains(secret), "leaked " + secret + " in:\n" + everything);
+        }
+    }
+
     private void record(Exception e) {
         messages.add(e.getMessage());
         if (e instanceof ImdsException imds && imds.bodyExcerpt() != null) {
