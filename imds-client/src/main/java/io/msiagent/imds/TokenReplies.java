@@ -4,6 +4,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateEncodingException;
+import java.time.DateTimeException;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
@@ -38,15 +39,36 @@ final class TokenReplies {
             throw new TokenTypeMismatch("token_type_mismatch", "the reply's token_type is '"
                     + Redactor.excerpt(type.get()) + "', asked for '" + asked.wireName() + "'");
         }
+        return new AccessToken(token, asked, expiry(json, now), x5tS256);
+    }
+
+    /** A token that is expired on arrival (or whose expiry is out of range) is no usable token. */
+    private static Instant expiry(JsonReply json, Instant now) throws ReplyFormatException {
         Optional<Long> expiresIn = json.optionalLong("expires_in");
-        Instant expiresOn;
         if (expiresIn.isPresent()) {
-            expiresOn = now.plusSeconds(expiresIn.get());
-        } else {
-            expiresOn = Instant.ofEpochSecond(json.optionalLong("expires_on").orElseThrow(
-                    () -> new ReplyFormatException("the reply has neither 'expires_in' nor 'expires_on'")));
+            long seconds = expiresIn.get();
+            if (seconds <= 0) {
+                throw new ReplyFormatException("'expires_in' is " + seconds + ": the token is expired on arrival");
+            }
+            try {
+                return now.plusSeconds(seconds);
+            } catch (ArithmeticException | DateTimeException e) {
+                throw new ReplyFormatException("'expires_in' " + seconds + " is out of range");
+            }
         }
-        return new AccessToken(token, asked, expiresOn, x5tS256);
+        long epochSeconds = json.optionalLong("expires_on").orElseThrow(
+                () -> new ReplyFormatException("the reply has neither 'expires_in' nor 'expires_on'"));
+        Instant expiresOn;
+        try {
+            expiresOn = Instant.ofEpochSecond(epochSeconds);
+        } catch (DateTimeException e) {
+            throw new ReplyFormatException("'expires_on' " + epochSeconds + " is out of range");
+        }
+        if (!expiresOn.isAfter(now)) {
+            throw new ReplyFormatException("'expires_on' " + epochSeconds + " (" + expiresOn + ") is not after now (" + now
+                    + "): the token is expired on arrival, or this machine's clock is far off");
+        }
+        return expiresOn;
     }
 
     /** Reads error, error_description and the first of error_codes (or an AADSTS code in the description). */

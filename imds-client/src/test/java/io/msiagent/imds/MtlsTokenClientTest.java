@@ -16,6 +16,7 @@ import okhttp3.tls.HandshakeCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -130,6 +131,19 @@ class MtlsTokenClientTest {
                 c.requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP).expiresOn());
         assertEquals(java.time.Instant.ofEpochSecond(1_900_000_000L),
                 c.requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP).expiresOn());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\"expires_in\":0", "\"expires_in\":-100", "\"expires_on\":1000", "\"expires_in\":9223372036854775807",
+            "\"expires_on\":9223372036854775807"})
+    void aTokenExpiredOnArrivalOrWithAnExpiryOutOfRangeIsATypedError(String expiry) {
+        ests.enqueue(TokenServer.json(200, tokenReply("mtls_pop", expiry)));
+
+        TokenEndpointException e = assertThrows(TokenEndpointException.class, () -> client(true)
+                .requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP));
+
+        assertTrue(e.getMessage().contains(expiry.substring(1, expiry.indexOf('"', 1))), e.getMessage());
+        assertEquals(200, e.status());
     }
 
     @Test
