@@ -39,10 +39,22 @@ final class ImdsReplies {
                 json.requiredString("mtls_authentication_endpoint"), clientRequestId, serverRequestId);
     }
 
+    /** Line breaks and spaces in base64 (wrapped at 64 or 76 columns) are ignored, as .NET's Convert.FromBase64String does. */
+    private static String withoutWhitespace(String base64) {
+        StringBuilder out = new StringBuilder(base64.length());
+        for (int i = 0; i < base64.length(); i++) {
+            char c = base64.charAt(i);
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+                out.append(c);
+            }
+        }
+        return out.toString();
+    }
+
     private static byte[] derCertificate(String base64) throws ReplyFormatException {
         byte[] der;
         try {
-            der = Base64.getDecoder().decode(base64.strip());
+            der = Base64.getDecoder().decode(withoutWhitespace(base64));
         } catch (IllegalArgumentException e) {
             throw new ReplyFormatException("field 'certificate' is not base64 (" + e.getMessage() + ")", e);
         }

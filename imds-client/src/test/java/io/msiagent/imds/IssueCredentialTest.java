@@ -149,6 +149,17 @@ class IssueCredentialTest {
         assertEquals(1, imds.requestCount());
     }
 
+    @Test
+    void aCertificateWrappedInLinesOrWithSpacesIsRead() {
+        String wrapped64 = CERT_B64.replaceAll("(.{64})", "$1\\\\r\\\\n"); // JSON escapes: \r\n in the value
+        String wrapped76 = CERT_B64.replaceAll("(.{76})", "$1\\\\n");
+        String spaced = CERT_B64.substring(0, 10) + " " + CERT_B64.substring(10);
+        for (String b64 : new String[] {wrapped64, wrapped76, spaced}) {
+            imds.enqueue(credential(ImdsServer.credentialJson(b64)));
+            assertArrayEquals(CERT, client.issueCredential(IdentitySelector.systemAssigned(), CSR, null).certificateDer(), b64);
+        }
+    }
+
     static Stream<Arguments> malformedCredentials() {
         String ok = ImdsServer.credentialJson(CERT_B64);
         String pem = "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder().encodeToString(CERT)
