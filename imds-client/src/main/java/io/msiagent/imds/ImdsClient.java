@@ -64,6 +64,7 @@ public final class ImdsClient {
                     .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                     .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                     .retryOnConnectionFailure(false) // the RetryPolicy is the only one that retries
+                    .addNetworkInterceptor(RetryAfterShield.INSTANCE) // ... also after a 503 with Retry-After
                     .followRedirects(false)
                     .build();
             this.caller = new RetryingCaller(http, RetryPolicy.imds(b.jitter), b.sleeper, b.time, b.callDeadline);

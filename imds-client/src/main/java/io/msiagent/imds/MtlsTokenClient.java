@@ -53,6 +53,7 @@ public final class MtlsTokenClient {
                 .readTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .writeTimeout(b.readTimeout.toMillis(), TimeUnit.MILLISECONDS)
                 .retryOnConnectionFailure(false) // the RetryPolicy is the only one that retries
+                .addNetworkInterceptor(RetryAfterShield.INSTANCE) // ... also after a 503 with Retry-After
                 // No idle connections: every token request makes its own handshake, so it presents the
                 // key manager's current certificate, never one from before a rotation.
                 .connectionPool(new ConnectionPool(0, 1, TimeUnit.SECONDS))

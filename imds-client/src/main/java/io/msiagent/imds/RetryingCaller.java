@@ -73,7 +73,7 @@ final class RetryingCaller {
             }
             firstKind = firstKind == null ? kind : firstKind;
             Optional<Duration> retryAfter = reply == null ? Optional.empty()
-                    : RetryAfter.parse(reply.headers().get("Retry-After"), time.now());
+                    : RetryAfter.parse(reply.headers().get(RetryAfterShield.HEADER), time.now());
             Optional<Duration> delay = policy.delayBefore(attempt, firstKind, kind, retryAfter);
             String serverId = reply == null ? null : reply.serverRequestId();
             if (delay.isEmpty()) {

@@ -245,10 +245,26 @@ class ImdsRetryTest {
         assertEquals(List.of(11000L), time.sleepMillis());
     }
 
+    /** OkHttp would repeat a 503 with Retry-After: 0 itself, and throw NumberFormatException on a value past 2^31-1. */
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "2147483648"})
+    void aServiceUnavailableWithAnyRetryAfterKeepsTheTable(String retryAfter) {
+        for (int i = 0; i < 4; i++) {
+            imds.enqueue(ImdsServer.status(503).addHeader("Retry-After", retryAfter).build());
+        }
+        imds.enqueue(ImdsServer.metadataOk());
+
+        ImdsException e = assertThrows(ImdsException.class,
+                () -> client(() -> 0.0).callDeadline(Duration.ofMinutes(10)).build().platformMetadata(SAMI));
+
+        assertEquals(503, e.status());
+        assertEquals(4, imds.requestCount(), "3 retries");
+        assertEquals(retryAfter.equals("0") ? List.of(1000L, 2000L, 4000L) : List.of(60000L, 60000L, 60000L), time.sleepMillis());
+    }
+
     @Test
     void retryAfterShorterThanTheTableDoesNotShortenIt() {
-        // (429, not 503: OkHttp itself repeats a 503 with Retry-After: 0 at once, as the server asks.)
-        imds.enqueue(ImdsServer.status(429).addHeader("Retry-After", "0").build());
+        imds.enqueue(ImdsServer.status(503).addHeader("Retry-After", "0").build());
         imds.enqueue(ImdsServer.status(503).addHeader("Retry-After", "1").build());
         imds.enqueue(ImdsServer.metadataOk());
 

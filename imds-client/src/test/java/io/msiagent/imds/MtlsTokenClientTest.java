@@ -278,6 +278,21 @@ class MtlsTokenClientTest {
         assertEquals(List.of(5000L), time.sleepMillis());
     }
 
+    /** OkHttp would repeat a 503 with Retry-After: 0 itself, and throw NumberFormatException on a value past 2^31-1. */
+    @ParameterizedTest
+    @ValueSource(strings = {"0", "2147483648"})
+    void aServiceUnavailableWithAnyRetryAfterGetsExactlyOneRetry(String retryAfter) {
+        ests.enqueue(new MockResponse.Builder(TokenServer.json(503, "{}")).addHeader("Retry-After", retryAfter).build());
+        ests.enqueue(new MockResponse.Builder(TokenServer.json(503, "{}")).addHeader("Retry-After", retryAfter).build());
+        ests.enqueue(TokenServer.json(200, tokenReply("mtls_pop", "\"expires_in\":60")));
+
+        TokenEndpointException e = assertThrows(TokenEndpointException.class, () -> client(true)
+                .requestToken(ests.tokenEndpoint(), CLIENT_ID, "https://x", TokenType.MTLS_POP));
+
+        assertEquals(503, e.status());
+        assertEquals(2, ests.server.getRequestCount());
+    }
+
     @Test
     void throttlingIsNotRetried() {
         ests.enqueue(TokenServer.json(429, "{\"error\":\"too_many_requests\"}"));
