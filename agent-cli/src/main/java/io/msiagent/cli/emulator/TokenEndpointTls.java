@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
  * The token endpoint's TLS: an EC server certificate for 127.0.0.1 / localhost from the emulator CA,
  * and client certificates accepted only when they chain to that CA (PKIX, validity checked). A
  * pending {@link Fault.Kind#TLS_REFUSAL} makes the next full handshake fail with a certificate alert.
+ * A refused client is sent the alert ({@link AlertSendingTls}), not just disconnected.
  */
 final class TokenEndpointTls {
     private static final Logger LOG = LoggerFactory.getLogger(TokenEndpointTls.class);
@@ -51,7 +52,7 @@ final class TokenEndpointTls {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(kmf.getKeyManagers(), new TrustManager[] {new FaultableClientTrust(caTrustManager(ca), faults)},
                 new SecureRandom());
-        return ctx;
+        return AlertSendingTls.wrap(ctx);
     }
 
     /** A trust manager that trusts exactly the emulator CA. */

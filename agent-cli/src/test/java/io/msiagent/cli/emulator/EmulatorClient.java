@@ -6,9 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.security.KeyPair;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
@@ -18,10 +21,10 @@ import java.time.Duration;
 import java.util.Base64;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import okhttp3.FormBody;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -128,14 +131,42 @@ final class EmulatorClient {
 
     /** An OkHttp client presenting {@code cert} (with {@code keys}) and trusting only the emulator CA. */
     OkHttpClient mtlsClient(KeyPair keys, X509Certificate... chain) {
+        return http.newBuilder().sslSocketFactory(clientTls(keys, chain).getSocketFactory(), emulator.caTrustManager())
+                .build();
+    }
+
+    /** Client TLS presenting {@code chain} (none when {@code keys} is null) and trusting only the emulator CA. */
+    SSLContext clientTls(KeyPair keys, X509Certificate... chain) {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
             KeyManager[] km = keys == null ? null : new KeyManager[] {new FixedKeyManager(keys.getPrivate(), chain)};
-            X509TrustManager trust = emulator.caTrustManager();
-            ctx.init(km, new TrustManager[] {trust}, new SecureRandom());
-            return http.newBuilder().sslSocketFactory(ctx.getSocketFactory(), trust).build();
+            ctx.init(km, new TrustManager[] {emulator.caTrustManager()}, new SecureRandom());
+            return ctx;
         } catch (Exception e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Handshakes with the token endpoint over {@code protocol} ("TLSv1.2", "TLSv1.3") on a plain
+     * SSLSocket, sends a token request and reads the reply's first byte: what a refused client sees.
+     * Returns the exception that ended it, or null when a reply byte arrived. A clean end of stream
+     * (no alert) comes back as an EOFException.
+     */
+    IOException handshakeAndRead(SSLContext tls, String protocol) {
+        try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket()) {
+            s.setEnabledProtocols(new String[] {protocol});
+            s.connect(new InetSocketAddress("127.0.0.1", emulator.tlsPort()), 10_000);
+            s.setSoTimeout(10_000);
+            s.startHandshake();
+            String path = "/" + emulator.tenantId() + "/oauth2/v2.0/token";
+            s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            return s.getInputStream().read() < 0 ? new EOFException("end of stream, no TLS alert") : null;
+        } catch (IOException e) {
+            return e;
         }
     }
 

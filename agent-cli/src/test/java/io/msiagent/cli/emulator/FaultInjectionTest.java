@@ -216,7 +216,7 @@ class FaultInjectionTest {
         X509Certificate cert = client.issueCertificate(keys, emulator.systemAssigned(), null, null);
         String id = emulator.systemAssigned().clientId();
         emulator.faults().next(Fault.tlsRefusal());
-        assertThrows(IOException.class, () -> client.token(client.mtlsClient(keys, cert),
+        TokenEndpointTest.assertTlsAlert(() -> client.token(client.mtlsClient(keys, cert),
                 EmulatorClient.tokenForm(id, SCOPE, "mtls_pop")));
         assertEquals(0, emulator.stats().calls(EmulatorPath.TOKEN));
         assertEquals(1, emulator.stats().faultsInjected(EmulatorPath.TOKEN));

@@ -2,6 +2,7 @@ package io.msiagent.cli.emulator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,12 +16,16 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.Base64;
+import javax.net.ssl.SSLException;
 import okhttp3.FormBody;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The mutual-TLS token endpoint: who gets in, what the token says, ESTS-style errors. */
 class TokenEndpointTest {
@@ -105,7 +110,7 @@ class TokenEndpointTest {
     @Test
     void withoutClientCertificateTheHandshakeIsRefused() {
         OkHttpClient noCert = client.mtlsClient(null);
-        assertThrows(IOException.class, () -> client.token(noCert,
+        assertTlsAlert(() -> client.token(noCert,
                 EmulatorClient.tokenForm(emulator.systemAssigned().clientId(), SCOPE, "mtls_pop")));
         assertEquals(0, emulator.stats().calls(EmulatorPath.TOKEN), "the request never reached the endpoint");
     }
@@ -116,7 +121,7 @@ class TokenEndpointTest {
         KeyPair k = TestCredentials.rsa2048();
         Instant now = Instant.now();
         X509Certificate foreign = otherCa.issue(k.getPublic(), now.minusSeconds(60), now.plusSeconds(3600));
-        assertThrows(IOException.class, () -> client.token(client.mtlsClient(k, foreign),
+        assertTlsAlert(() -> client.token(client.mtlsClient(k, foreign),
                 EmulatorClient.tokenForm(TestCredentials.CLIENT_ID, SCOPE, "mtls_pop")));
         assertEquals(0, emulator.stats().calls(EmulatorPath.TOKEN));
     }
@@ -127,8 +132,49 @@ class TokenEndpointTest {
         KeyPair k = TestCredentials.rsa2048();
         X509Certificate expired = client.issueCertificate(k, emulator.systemAssigned(), null, null);
         assertTrue(expired.getNotAfter().toInstant().isBefore(Instant.now()));
-        assertThrows(IOException.class, () -> client.token(client.mtlsClient(k, expired),
+        assertTlsAlert(() -> client.token(client.mtlsClient(k, expired),
                 EmulatorClient.tokenForm(emulator.systemAssigned().clientId(), SCOPE, "mtls_pop")));
+    }
+
+    /**
+     * A refused client is told so with a TLS alert, as by a real mutual-TLS server, whichever
+     * protocol version: a connection closed without one reads like a network failure, and clients
+     * retry it quietly. (With TLS 1.3 the client's handshake completes before the server has checked
+     * its certificate, so the alert arrives at the first read.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
+    void refusedClientCertificatesGetATlsAlert(String protocol) throws IOException {
+        assertTlsAlert(client.handshakeAndRead(client.clientTls(null), protocol));
+
+        TestCredentials otherCa = TestCredentials.newCa();
+        KeyPair k = TestCredentials.rsa2048();
+        Instant now = Instant.now();
+        X509Certificate foreign = otherCa.issue(k.getPublic(), now.minusSeconds(60), now.plusSeconds(3600));
+        assertTlsAlert(client.handshakeAndRead(client.clientTls(k, foreign), protocol));
+
+        emulator.faults().next(Fault.expiredCertificate()).next(Fault.futureCertificate());
+        X509Certificate expired = client.issueCertificate(k, emulator.systemAssigned(), null, null);
+        assertTlsAlert(client.handshakeAndRead(client.clientTls(k, expired), protocol));
+        X509Certificate future = client.issueCertificate(k, emulator.systemAssigned(), null, null);
+        assertTlsAlert(client.handshakeAndRead(client.clientTls(k, future), protocol));
+
+        emulator.faults().next(Fault.tlsRefusal());
+        assertTlsAlert(client.handshakeAndRead(client.clientTls(keys, systemCert), protocol));
+        assertEquals(0, emulator.stats().calls(EmulatorPath.TOKEN), "no request reached the endpoint");
+
+        assertEquals(null, client.handshakeAndRead(client.clientTls(keys, systemCert), protocol),
+                "an accepted certificate gets a reply");
+    }
+
+    static void assertTlsAlert(Executable call) {
+        assertTlsAlert(assertThrows(IOException.class, call));
+    }
+
+    /** The JDK client reports an alert it received as an SSLException "Received fatal alert: <name>". */
+    static void assertTlsAlert(IOException e) {
+        assertInstanceOf(SSLException.class, e, () -> "a TLS alert, not " + e);
+        assertTrue(e.getMessage().startsWith("Received fatal alert: "), () -> "a TLS alert, not " + e);
     }
 
     @Test
