@@ -1,12 +1,11 @@
 package io.msiagent.cli.emulator;
 
 import java.util.Objects;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
+import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
@@ -27,15 +26,23 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * void renews(ImdsEmulator emu) { ... }
  * }</pre>
  *
- * A static field gives one emulator per class (started in beforeAll); an instance field gives one
- * per test (JUnit calls only the per-test callbacks of instance-field extensions).
+ * A static field gives one emulator per class (started in beforeAll), shared by the class's
+ * {@code @Nested} classes; an instance field gives one per test (JUnit calls only the per-test
+ * callbacks of instance-field extensions). Every emulator started is closed when its class or test
+ * is done.
  */
 public final class ImdsEmulatorExtension
-        implements BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
+        implements BeforeAllCallback, BeforeEachCallback, ParameterResolver {
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(
+            ImdsEmulatorExtension.class);
+
     private final EmulatorConfig config;
     private final boolean perTest;
-    private ImdsEmulator classEmulator;
-    private ImdsEmulator testEmulator;
+    // Keys in the context stores: per extension instance, so that two extensions on one class run two emulators.
+    private final Object classKey = new Object();
+    private final Object testKey = new Object();
+    private volatile ImdsEmulator classEmulator;
+    private volatile ImdsEmulator testEmulator;
 
     private ImdsEmulatorExtension(EmulatorConfig config, boolean perTest) {
         this.config = Objects.requireNonNull(config, "config");
@@ -61,35 +68,28 @@ public final class ImdsEmulatorExtension
         return e;
     }
 
+    /**
+     * Starts the class emulator in the store of the class that registered the extension. JUnit calls
+     * this again for each {@code @Nested} class inside it, whose store lookups reach the enclosing
+     * class's store: they find the emulator there and share it. The store closes it when that class
+     * is done, whatever happened (a failed beforeAll, an aborted run), which an afterAll callback
+     * would not guarantee.
+     */
     @Override
     public void beforeAll(ExtensionContext context) {
-        if (!perTest) {
-            classEmulator = ImdsEmulator.start(config);
-        }
-    }
-
-    @Override
-    public void afterAll(ExtensionContext context) {
-        if (classEmulator != null) {
-            classEmulator.close();
-            classEmulator = null;
+        if (!perTest && context.getStore(NAMESPACE).get(classKey) == null) {
+            context.getStore(NAMESPACE).put(classKey, new Running(ImdsEmulator.start(config), this, true));
         }
     }
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        if (classEmulator != null) {
-            classEmulator.reset();
+        Running shared = context.getStore(NAMESPACE).get(classKey, Running.class);
+        if (shared != null) {
+            shared.emulator.reset();
         } else {
-            testEmulator = ImdsEmulator.start(config);
-        }
-    }
-
-    @Override
-    public void afterEach(ExtensionContext context) {
-        if (testEmulator != null) {
-            testEmulator.close();
-            testEmulator = null;
+            // Stored in the test's own context: closed as soon as the test is done.
+            context.getStore(NAMESPACE).put(testKey, new Running(ImdsEmulator.start(config), this, false));
         }
     }
 
@@ -100,6 +100,46 @@ public final class ImdsEmulatorExtension
 
     @Override
     public Object resolveParameter(ParameterContext parameterContext, ExtensionContext extensionContext) {
-        return emulator();
+        ExtensionContext.Store store = extensionContext.getStore(NAMESPACE);
+        Running running = store.get(testKey, Running.class);
+        if (running == null) {
+            running = store.get(classKey, Running.class);
+        }
+        if (running == null) {
+            throw new ParameterResolutionException("the IMDS emulator is not running here");
+        }
+        return running.emulator;
+    }
+
+    /**
+     * A started emulator as a store value. CloseableResource rather than AutoCloseable: JUnit closes
+     * AutoCloseable store values only from 5.13 on, and this extension runs with its users' JUnit.
+     */
+    @SuppressWarnings("deprecation")
+    private static final class Running implements ExtensionContext.Store.CloseableResource {
+        final ImdsEmulator emulator;
+        private final ImdsEmulatorExtension owner;
+        private final boolean classScoped;
+
+        Running(ImdsEmulator emulator, ImdsEmulatorExtension owner, boolean classScoped) {
+            this.emulator = emulator;
+            this.owner = owner;
+            this.classScoped = classScoped;
+            if (classScoped) {
+                owner.classEmulator = emulator;
+            } else {
+                owner.testEmulator = emulator;
+            }
+        }
+
+        @Override
+        public void close() {
+            if (classScoped) {
+                owner.classEmulator = null;
+            } else {
+                owner.testEmulator = null;
+            }
+            emulator.close();
+        }
     }
 }

@@ -5,7 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -14,9 +21,89 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.platform.engine.discovery.DiscoverySelectors;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.launcher.listeners.SummaryGeneratingListener;
+import org.junit.platform.launcher.listeners.TestExecutionSummary;
 
 /** The JUnit 5 extension: class-scoped (reset between tests) and per-test emulators, parameter injection. */
 class ImdsEmulatorExtensionTest {
+    private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+    /** What a test of a fixture class was given, with the ports it had while running. */
+    record Seen(ImdsEmulator emulator, int httpPort, int tlsPort) {
+        static Seen of(ImdsEmulator emulator) {
+            return new Seen(emulator, emulator.httpPort(), emulator.tlsPort());
+        }
+    }
+
+    /** Runs a fixture class (and its nested classes) through the JUnit launcher, as a build would. */
+    static TestExecutionSummary run(Class<?> testClass) {
+        SummaryGeneratingListener listener = new SummaryGeneratingListener();
+        LauncherFactory.create().execute(LauncherDiscoveryRequestBuilder.request()
+                .selectors(DiscoverySelectors.selectClass(testClass)).build(), listener);
+        return listener.getSummary();
+    }
+
+    static void assertAllSucceeded(int tests, TestExecutionSummary summary) {
+        StringWriter failures = new StringWriter();
+        summary.printFailuresTo(new PrintWriter(failures), 20);
+        assertEquals(tests, summary.getTestsSucceededCount(), failures::toString);
+        assertEquals(0, summary.getTotalFailureCount(), failures::toString);
+    }
+
+    /** Both ports can be bound again: the emulator was closed, not left serving for the rest of the JVM. */
+    static void assertClosed(Seen seen) throws IOException {
+        for (int port : new int[] {seen.httpPort(), seen.tlsPort()}) {
+            try (ServerSocket s = new ServerSocket()) {
+                s.bind(new InetSocketAddress(LOOPBACK, port));
+            }
+        }
+    }
+
+    /** A fixture, run only through {@link #run}: an emulator registered on the outer of nested classes. */
+    static class OuterWithNested {
+        @RegisterExtension
+        static final ImdsEmulatorExtension EMULATOR = ImdsEmulatorExtension.with(EmulatorConfig.defaults());
+        static final List<Seen> SEEN = new CopyOnWriteArrayList<>();
+
+        @Test
+        void outer(ImdsEmulator emulator) throws IOException {
+            SEEN.add(Seen.of(emulator));
+            assertEquals(200, new EmulatorClient(emulator).metadata(null).code());
+        }
+
+        @Nested
+        class Inner {
+            @Test
+            void inner(ImdsEmulator emulator) throws IOException {
+                SEEN.add(Seen.of(emulator));
+                assertEquals(0, emulator.stats().calls(EmulatorPath.PLATFORM_METADATA), "reset before each test");
+                assertEquals(200, new EmulatorClient(emulator).metadata(null).code());
+            }
+
+            @Nested
+            class Deeper {
+                @Test
+                void deeper(ImdsEmulator emulator) {
+                    SEEN.add(Seen.of(emulator));
+                    assertSame(EMULATOR.emulator(), emulator);
+                }
+            }
+        }
+    }
+
+    @Test
+    void nestedClassesShareTheEmulatorOfTheClassThatRegisteredItWhichIsClosedAfterwards() throws IOException {
+        OuterWithNested.SEEN.clear();
+        assertAllSucceeded(3, run(OuterWithNested.class));
+        List<Seen> seen = OuterWithNested.SEEN;
+        assertEquals(3, seen.size());
+        assertEquals(1, seen.stream().map(Seen::emulator).distinct().count(),
+                "one emulator for the class and its nested classes: " + seen);
+        assertClosed(seen.get(0));
+    }
 
     @Nested
     @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
