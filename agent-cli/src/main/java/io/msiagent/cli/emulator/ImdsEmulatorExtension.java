@@ -18,6 +18,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * static final ImdsEmulatorExtension EMULATOR = ImdsEmulatorExtension.with(EmulatorConfig.builder()
  *         .certLifetime(Duration.ofMinutes(1)).build());
  *
+ * // or, with the default configuration, on the class: @ExtendWith(ImdsEmulatorExtension.class)
+ *
  * // a fresh emulator (new CA, new ports) for every test:
  * @RegisterExtension
  * final ImdsEmulatorExtension emulator = ImdsEmulatorExtension.perTest(EmulatorConfig.defaults());
@@ -26,7 +28,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * void renews(ImdsEmulator emu) { ... }
  * }</pre>
  *
- * A static field gives one emulator per class (started in beforeAll), shared by the class's
+ * A static field or {@code @ExtendWith} gives one emulator per class (started in beforeAll), shared by its
  * {@code @Nested} classes; an instance field gives one per test (JUnit calls only the per-test
  * callbacks of instance-field extensions). Every emulator started is closed when its class or test
  * is done.
@@ -43,6 +45,14 @@ public final class ImdsEmulatorExtension
     private final Object testKey = new Object();
     private volatile ImdsEmulator classEmulator;
     private volatile ImdsEmulator testEmulator;
+
+    /**
+     * {@link EmulatorConfig#defaults()} with one emulator per class, as {@code with(defaults())}. JUnit
+     * uses this constructor for {@code @ExtendWith(ImdsEmulatorExtension.class)}.
+     */
+    public ImdsEmulatorExtension() {
+        this(EmulatorConfig.defaults(), false);
+    }
 
     private ImdsEmulatorExtension(EmulatorConfig config, boolean perTest) {
         this.config = Objects.requireNonNull(config, "config");

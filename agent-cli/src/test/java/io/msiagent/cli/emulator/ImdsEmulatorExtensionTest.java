@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.platform.engine.discovery.DiscoverySelectors;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
@@ -103,6 +104,38 @@ class ImdsEmulatorExtensionTest {
         assertEquals(1, seen.stream().map(Seen::emulator).distinct().count(),
                 "one emulator for the class and its nested classes: " + seen);
         assertClosed(seen.get(0));
+    }
+
+    /** A fixture, run only through {@link #run}: the extension declared with {@code @ExtendWith}. */
+    @ExtendWith(ImdsEmulatorExtension.class)
+    static class Declared {
+        static final List<Seen> SEEN = new CopyOnWriteArrayList<>();
+
+        @Test
+        void one(ImdsEmulator emulator) throws IOException {
+            check(emulator);
+        }
+
+        @Test
+        void two(ImdsEmulator emulator) throws IOException {
+            check(emulator);
+        }
+
+        private static void check(ImdsEmulator emulator) throws IOException {
+            SEEN.add(Seen.of(emulator));
+            assertEquals(0, emulator.stats().calls(EmulatorPath.PLATFORM_METADATA), "reset before each test");
+            assertEquals(200, new EmulatorClient(emulator).metadata(null).code());
+            assertEquals(1, emulator.identities().size(), "the default configuration");
+        }
+    }
+
+    @Test
+    void extendWithRunsOneDefaultEmulatorForTheClass() throws IOException {
+        Declared.SEEN.clear();
+        assertAllSucceeded(2, run(Declared.class));
+        assertEquals(2, Declared.SEEN.size());
+        assertSame(Declared.SEEN.get(0).emulator(), Declared.SEEN.get(1).emulator());
+        assertClosed(Declared.SEEN.get(0));
     }
 
     @Nested
