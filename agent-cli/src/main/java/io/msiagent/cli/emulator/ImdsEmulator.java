@@ -95,26 +95,37 @@ public final class ImdsEmulator implements AutoCloseable {
         }
     }
 
+    /**
+     * Each server is started as soon as it is bound, with everything that can fail done before.
+     * A bound server that was never started cannot be closed: its stop() closes the listening
+     * channel, but the channel stays registered with the server's selector, which only its
+     * dispatcher thread would clear, so the port stayed bound for the rest of the JVM when the
+     * second bind failed.
+     */
     private void startServers() throws IOException, GeneralSecurityException {
         SSLContext tls = TokenEndpointTls.serverContext(ca, faults, config.clock());
-        https = HttpsServer.create(new InetSocketAddress(LOOPBACK, config.tlsPort()), 0);
-        https.setHttpsConfigurator(new HttpsConfigurator(tls) {
+        HttpsConfigurator mutualTls = new HttpsConfigurator(tls) {
             @Override
             public void configure(HttpsParameters params) {
                 SSLParameters p = tls.getDefaultSSLParameters();
                 p.setNeedClientAuth(true);
                 params.setSSLParameters(p);
             }
-        });
-        https.createContext("/", new TokenHandler(config, ca, faults, stats, issued, scheduler));
+        };
+        TokenHandler token = new TokenHandler(config, ca, faults, stats, issued, scheduler);
+        ImdsHandler imds = new ImdsHandler(config, ca, faults, stats, issued, scheduler, this::tokenEndpointBase);
+        ControlHandler control = new ControlHandler(faults, stats, this::reset);
+
+        https = HttpsServer.create(new InetSocketAddress(LOOPBACK, config.tlsPort()), 0);
+        https.setHttpsConfigurator(mutualTls);
+        https.createContext("/", token);
         https.setExecutor(workers);
+        https.start();
 
         http = HttpServer.create(new InetSocketAddress(LOOPBACK, config.httpPort()), 0);
-        http.createContext("/", new ImdsHandler(config, ca, faults, stats, issued, scheduler, this::tokenEndpointBase));
-        http.createContext(ControlHandler.PREFIX, new ControlHandler(faults, stats, this::reset));
+        http.createContext("/", imds);
+        http.createContext(ControlHandler.PREFIX, control);
         http.setExecutor(workers);
-
-        https.start();
         http.start();
     }
 
