@@ -6,12 +6,15 @@ import io.msiagent.cli.emulator.EmulatorConfig;
 import io.msiagent.cli.emulator.EmulatorDurations;
 import io.msiagent.cli.emulator.FaultRule;
 import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.core.MtlsCredential;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -38,7 +41,8 @@ final class EmulatorCommand implements Callable<Integer> {
             description = "Lifetime of issued certificates: 10s, 15m, 2h, 7d or ISO-8601 (default 7d, at least 10s).")
     Duration certLifetime;
 
-    @Option(names = "--ca-dir", paramLabel = "DIR", description = "Keep the CA (ca.pem, ca-key.pem) here across runs (default: a new CA per run).")
+    @Option(names = "--ca-dir", paramLabel = "DIR", description = "Keep the CA (ca.pem, ca-key.pem) here across runs, and with it the tenant and system-assigned identity"
+            + " (default: a new CA per run).")
     Path caDir;
 
     @Option(names = "--print-ca", description = "Print the CA certificate (PEM) and exit.")
@@ -60,7 +64,6 @@ final class EmulatorCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        EmulatorConfig config = config();
         EmulatorCa fromDir = null;
         if (caDir != null) {
             try {
@@ -76,11 +79,12 @@ final class EmulatorCommand implements Callable<Integer> {
             root.io().out().flush();
             return ExitCodes.OK;
         }
-        ImdsEmulator.runForeground(config, root.io().out(), root.json);
+        ImdsEmulator.runForeground(config(fromDir), root.io().out(), root.json);
         return ExitCodes.OK;
     }
 
-    EmulatorConfig config() {
+    /** {@code keptCa}: the CA of {@code --ca-dir}, or null for a new CA per run. */
+    EmulatorConfig config(EmulatorCa keptCa) {
         try {
             EmulatorConfig.Builder b = EmulatorConfig.builder().httpPort(port).tlsPort(tlsPort)
                     .requireAttestation(requireAttestation).requireAttestationForPop(requireAttestationForPop);
@@ -89,6 +93,13 @@ final class EmulatorCommand implements Callable<Integer> {
             }
             if (caDir != null) {
                 b.caDir(caDir);
+            }
+            if (keptCa != null) {
+                // A CA kept across runs keeps its tenant and system-assigned identity too: a credential
+                // stored against one run is still known to the token endpoint of the next.
+                String seed = "msi-agent emulator " + MtlsCredential.x5tS256(keptCa.certificate()) + " ";
+                b.tenantId(stableId(seed + "tenant"))
+                        .systemAssigned(EmulatedIdentity.systemAssigned(stableId(seed + "client"), stableId(seed + "object")));
             }
             for (String spec : userAssigned) {
                 b.addUserAssigned(EmulatedIdentity.parseUserAssigned(spec));
@@ -100,6 +111,10 @@ final class EmulatorCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage(), e);
         }
+    }
+
+    private static String stableId(String name) {
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     static final class DurationConverter implements ITypeConverter<Duration> {

@@ -1,6 +1,7 @@
 package io.msiagent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +20,28 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoAndEmulatorCommandTest {
     @TempDir
     Path tmp;
+
+    /** A credential stored against one run must stay known to the token endpoint of the next (its tenant, its client id). */
+    @Test
+    void aCaKeptInCaDirKeepsItsTenantAndSystemAssignedIdentityAcrossRuns() {
+        EmulatorCommand cmd = new EmulatorCommand();
+        cmd.caDir = tmp.resolve("ca");
+        io.msiagent.cli.emulator.EmulatorConfig first = cmd.config(io.msiagent.cli.emulator.EmulatorCa.loadOrCreate(cmd.caDir,
+                java.time.Clock.systemUTC()));
+        io.msiagent.cli.emulator.EmulatorConfig next = cmd.config(io.msiagent.cli.emulator.EmulatorCa.loadOrCreate(cmd.caDir,
+                java.time.Clock.systemUTC()));
+        assertEquals(first.tenantId(), next.tenantId());
+        assertEquals(first.systemAssigned(), next.systemAssigned());
+
+        EmulatorCommand other = new EmulatorCommand();
+        other.caDir = tmp.resolve("other-ca");
+        io.msiagent.cli.emulator.EmulatorConfig elsewhere = other.config(io.msiagent.cli.emulator.EmulatorCa.loadOrCreate(other.caDir,
+                java.time.Clock.systemUTC()));
+        assertNotEquals(first.tenantId(), elsewhere.tenantId(), "another CA, another tenant");
+        assertNotEquals(first.systemAssigned().clientId(), elsewhere.systemAssigned().clientId());
+        assertNotEquals(new EmulatorCommand().config(null).tenantId(), new EmulatorCommand().config(null).tenantId(),
+                "without --ca-dir every run is new");
+    }
 
     @Test
     void demoRunsEveryStepAndLeavesNothingBehind() {
