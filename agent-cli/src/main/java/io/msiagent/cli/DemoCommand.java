@@ -10,6 +10,7 @@ import io.msiagent.core.KeyMatch;
 import io.msiagent.core.ManagedIdentityId;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
+import io.msiagent.core.StoreException;
 import io.msiagent.core.spi.CredentialStore;
 import io.msiagent.core.spi.LoadResult;
 import io.msiagent.imds.AccessToken;
@@ -77,9 +78,9 @@ final class DemoCommand implements Callable<Integer> {
         if (given != null) {
             return runInGivenStore(given, config);
         }
+        Path tmp = temporaryStoreDirectory();
         out.println("msi-agent demo: the MSI v2 credential flow against an in-process IMDS v2 emulator");
         out.println();
-        Path tmp = Files.createTempDirectory("msi-agent-demo-");
         // Ctrl-C or SIGTERM in the middle still removes the temporary store (only SIGKILL leaves it).
         Thread cleanup = new Thread(() -> {
             if (!keep) {
@@ -109,6 +110,19 @@ final class DemoCommand implements Callable<Integer> {
             }
         }
         return verdict(code);
+    }
+
+    /** A store failure (exit 4) that says why, rather than an IOException whose message is a path. */
+    private static Path temporaryStoreDirectory() {
+        String parent = System.getProperty("java.io.tmpdir");
+        try {
+            return Files.createTempDirectory(Path.of(parent), "msi-agent-demo-");
+        } catch (IOException e) {
+            String reason = e instanceof java.nio.file.NoSuchFileException ? "no such directory"
+                    : e instanceof java.nio.file.AccessDeniedException ? "permission denied" : String.valueOf(e.getMessage());
+            throw new StoreException(parent, "cannot create the demo's temporary store directory there: " + reason
+                    + " (give the demo a store with --store-dir, or another java.io.tmpdir)", e);
+        }
     }
 
     private int verdict(int code) {
@@ -149,8 +163,12 @@ final class DemoCommand implements Callable<Integer> {
         out.println();
         int code = runSteps(store, config);
         out.println();
-        out.println("The demo's credential stays in " + store.location(identity) + " (issued by the demo's throwaway CA; remove it with:"
-                + " msi-agent clear --store-dir " + where + ")");
+        if (store.inspect(identity).kind() == LoadResult.Kind.FOUND) {
+            out.println("The demo's credential stays in " + store.location(identity) + " (issued by the demo's throwaway CA; remove it"
+                    + " with: msi-agent clear --store-dir " + where + ")");
+        } else {
+            out.println("No credential of the demo's was stored in " + where + ".");
+        }
         List<String> left = store instanceof LinuxCredentialStore linux ? filesLeft(linux, identity) : List.of();
         if (!left.isEmpty()) {
             out.println("Files the demo left in " + where + ": " + String.join(", ", left)

@@ -44,6 +44,20 @@ class DemoAndEmulatorCommandTest {
     }
 
     @Test
+    void demoWithoutAUsableTemporaryDirectorySaysWhyAndIsAStoreFailure() {
+        String tmpdir = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", tmp.resolve("missing").toString());
+        try {
+            Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo");
+            assertEquals(ExitCodes.STORE_FAILURE, r.code(), r::toString);
+            assertTrue(r.err().contains("cannot create the demo's temporary store directory") && r.err().contains("no such directory"),
+                    r.err());
+        } finally {
+            System.setProperty("java.io.tmpdir", tmpdir);
+        }
+    }
+
+    @Test
     void demoRunsEveryStepAndLeavesNothingBehind() {
         Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo");
         assertEquals(0, r.code(), r::toString);
