@@ -46,17 +46,11 @@ final class JsonReply {
 
     /** A string field that may be absent or null; present but blank is refused. */
     Optional<String> optionalString(String field) throws ReplyFormatException {
-        Object value = object.get(field);
-        if (value == null) {
-            return Optional.empty();
-        }
-        if (!(value instanceof String text)) {
-            throw new ReplyFormatException("field '" + field + "' is a JSON " + typeName(value) + ", expected a string");
-        }
-        if (text.isBlank()) {
+        Optional<String> text = optionalText(field);
+        if (text.isPresent() && text.get().isBlank()) {
             throw new ReplyFormatException("field '" + field + "' is empty");
         }
-        return Optional.of(text);
+        return text;
     }
 
     /** A string field that may be absent or null (empty Optional), or any string, empty included. */
