@@ -1,6 +1,7 @@
 package io.msiagent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,8 +26,14 @@ class ChildProcessCliTest {
     Path tmp;
 
     Cli.Result exec(Cli cli, String... args) throws IOException, InterruptedException {
+        return exec(List.of(), cli, args);
+    }
+
+    Cli.Result exec(List<String> jvmOptions, Cli cli, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().keySet().removeIf(k -> k.startsWith("MSI_AGENT_"));
@@ -72,6 +79,46 @@ class ChildProcessCliTest {
         assertEquals(3, down.code(), down::toString);
         assertEquals(1, down.err().lines().count(), down.err());
         assertTrue(down.err().startsWith("error: "), down.err());
+    }
+
+    /** As a process, so that anything else writing to the real stdout (the emulator, a library) would show. */
+    @Test
+    void demoJsonAsAProcessIsOneJsonObjectOnStdout() throws Exception {
+        Cli cli = new Cli(null, tmp.resolve("unused"));
+        Cli.Result r = exec(cli, "--json", "demo", "--store-dir", tmp.resolve("store").toString());
+        assertEquals(0, r.code(), r::toString);
+        JsonNode j = DemoAndEmulatorCommandTest.onlyJsonObject(r);
+        assertTrue(j.get("ok").asBoolean(), r::toString);
+        assertEquals(9, j.get("steps").size(), r::toString);
+        j.get("steps").forEach(s -> assertEquals("ok", s.get("result").asText(), r::toString));
+        assertEquals("", r.err(), "nothing on stderr when all is well");
+    }
+
+    /** A client that offers only TLS 1.0 gets no token from the emulator: step 8 fails, exit 3 (IMDS/network) either way. */
+    @Test
+    void demoJsonThatFailsAtAStepSaysWhichWithTheSameExitCode() throws Exception {
+        Cli cli = new Cli(null, tmp.resolve("unused"));
+        List<String> tls10 = List.of("-Djdk.tls.client.protocols=TLSv1");
+        Cli.Result text = exec(tls10, cli, "demo");
+        assertEquals(ExitCodes.REMOTE_FAILURE, text.code(), text::toString);
+        assertTrue(text.out().contains("demo: FAILED at step 8"), text::toString);
+
+        Cli.Result r = exec(tls10, cli, "demo", "--json");
+        assertEquals(text.code(), r.code(), r::toString);
+        JsonNode j = DemoAndEmulatorCommandTest.onlyJsonObject(r);
+        assertFalse(j.get("ok").asBoolean(), r::toString);
+        assertEquals(8, j.get("failedStep").asInt(), r::toString);
+        String error = j.get("error").asText();
+        assertTrue(error.startsWith("Token request for https://management.azure.com failed"), error);
+        assertEquals("error: " + error, r.err().strip(), "one error: line, with the same text");
+        JsonNode steps = j.get("steps");
+        for (int i = 0; i < 7; i++) {
+            assertEquals("ok", steps.get(i).get("result").asText(), r::toString);
+        }
+        assertEquals("failed", steps.get(7).get("result").asText(), r::toString);
+        assertTrue(steps.get(7).get("detail").asText().endsWith("FAILED: " + error), r::toString);
+        assertEquals("skipped", steps.get(8).get("result").asText(), r::toString);
+        assertTrue(j.get("temporaryDirectoryRemoved").asBoolean(), r::toString);
     }
 
     @Test

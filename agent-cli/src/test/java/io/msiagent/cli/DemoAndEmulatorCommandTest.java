@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -75,6 +77,101 @@ class DemoAndEmulatorCommandTest {
         Matcher m = Pattern.compile("removed (\\S+);").matcher(out);
         assertTrue(m.find(), out);
         assertFalse(Files.exists(Path.of(m.group(1))), "the temporary directory is gone");
+    }
+
+    /** Stdout as exactly one JSON object on one line: trailing content (a second object, narration) fails. */
+    static com.fasterxml.jackson.databind.JsonNode onlyJsonObject(Cli.Result r) throws Exception {
+        assertEquals(1, r.out().lines().count(), () -> "one line on stdout: " + r);
+        com.fasterxml.jackson.databind.JsonNode j = Cli.JSON.reader()
+                .with(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(r.out());
+        assertTrue(j != null && j.isObject(), r::toString);
+        return j;
+    }
+
+    @Test
+    void demoWithJsonPrintsOneJsonObjectBeforeOrAfterTheCommand() throws Exception {
+        for (String[] args : List.of(new String[] {"demo", "--json"}, new String[] {"--json", "demo"})) {
+            Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly(args);
+            assertEquals(0, r.code(), r::toString);
+            JsonNode j = onlyJsonObject(r);
+            assertTrue(j.get("ok").asBoolean(), r::toString);
+            assertTrue(j.get("error").isNull(), r::toString);
+            assertTrue(j.get("failedStep").isNull(), r::toString);
+            JsonNode steps = j.get("steps");
+            assertEquals(9, steps.size(), r::toString);
+            for (int i = 0; i < 9; i++) {
+                JsonNode s = steps.get(i);
+                assertEquals(i + 1, s.get("step").asInt(), r::toString);
+                assertEquals("ok", s.get("result").asText(), r::toString);
+                assertFalse(s.get("name").asText().isBlank(), r::toString);
+                assertFalse(s.get("detail").asText().isBlank(), r::toString);
+            }
+            assertEquals("Persistence", steps.get(4).get("name").asText());
+            assertTrue(steps.get(4).get("detail").asText().contains("-rw------- "), r::toString);
+            assertTrue(steps.get(5).get("detail").asText().contains("0 new calls"), r::toString);
+            assertTrue(steps.get(7).get("detail").asText().contains("matches the credential"), r::toString);
+            assertTrue(steps.get(8).get("detail").asText().contains(j.get("x5tS256").asText()), "the status table shows the renewed one");
+            assertTrue(j.get("x5tS256").asText().matches("[A-Za-z0-9_-]{43}"), r::toString);
+            assertEquals(2, j.get("generation").asInt(), r::toString);
+            assertEquals("mtls_pop", j.get("tokenType").asText(), r::toString);
+            assertEquals(2, j.get("certificatesIssued").asInt(), r::toString);
+            Path temporary = Path.of(j.get("temporaryDirectory").asText());
+            assertEquals(temporary.resolve("certs").toString(), j.get("store").asText());
+            assertTrue(j.get("temporaryDirectoryRemoved").asBoolean(), r::toString);
+            assertFalse(Files.exists(temporary), "the temporary directory is gone");
+            assertTrue(j.get("credentialLeft").isNull(), r::toString);
+            assertFalse(r.out().contains("PRIVATE KEY") || r.out().contains("eyJ"), "no key and no token in the JSON");
+            assertEquals("", r.err(), r::toString);
+        }
+    }
+
+    @Test
+    void demoWithJsonInTheGivenStoreSaysWhatItLeft() throws Exception {
+        Path store = tmp.resolve("given").resolve("certs");
+        Cli cli = new Cli(null, store);
+        Cli.Result r = cli.run("demo", "--json");
+        assertEquals(0, r.code(), r::toString);
+        JsonNode j = onlyJsonObject(r);
+        assertTrue(j.get("ok").asBoolean(), r::toString);
+        assertEquals(store.toString(), j.get("store").asText());
+        assertEquals(store.resolve("msal_mtls.pem").toString(), j.get("credentialLeft").asText());
+        assertTrue(j.get("temporaryDirectory").isNull() && j.get("temporaryDirectoryRemoved").isNull(), r::toString);
+        try (var files = Files.list(store)) {
+            java.util.Set<String> left = new java.util.HashSet<>();
+            j.get("filesLeft").forEach(f -> left.add(f.asText()));
+            assertEquals(files.map(f -> f.getFileName().toString()).collect(java.util.stream.Collectors.toSet()), left);
+        }
+        Cli.Result status = cli.run("status", "--json");
+        assertEquals(j.get("x5tS256").asText(), status.json().get("x5tS256").asText(), "the JSON names the credential left");
+        assertEquals(j.get("notAfter").asText(), status.json().get("notAfter").asText());
+
+        Cli.Result refused = cli.run("--json", "demo");
+        assertEquals(64, refused.code(), "a usage error, as without --json");
+        assertEquals("", refused.out(), "usage errors print no JSON, as for every command");
+        assertTrue(refused.err().startsWith("error: "), refused::toString);
+    }
+
+    @Test
+    void demoWithJsonThatFailsSaysSoWithTheSameExitCodeAndErrorLine() throws Exception {
+        String tmpdir = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", tmp.resolve("missing").toString());
+        try {
+            Cli.Result text = new Cli(null, tmp.resolve("unused")).runExactly("demo");
+            Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo", "--json");
+            assertEquals(ExitCodes.STORE_FAILURE, r.code(), r::toString);
+            assertEquals(text.code(), r.code());
+            JsonNode j = onlyJsonObject(r);
+            assertFalse(j.get("ok").asBoolean(), r::toString);
+            String error = j.get("error").asText();
+            assertTrue(error.contains("cannot create the demo's temporary store directory") && error.contains("no such directory"), error);
+            assertEquals("error: " + error, r.err().strip(), "the error: line stays, with the same text");
+            assertEquals(text.err(), r.err());
+            assertEquals(9, j.get("steps").size());
+            j.get("steps").forEach(s -> assertEquals("skipped", s.get("result").asText(), r::toString));
+            assertTrue(j.get("failedStep").isNull() && j.get("x5tS256").isNull(), r::toString);
+        } finally {
+            System.setProperty("java.io.tmpdir", tmpdir);
+        }
     }
 
     @Test
@@ -143,10 +240,14 @@ class DemoAndEmulatorCommandTest {
 
     @Test
     void demoRefusesABadCertLifetimeBeforeItStarts() {
-        Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly("demo", "--cert-lifetime", "5s");
-        assertEquals(64, r.code(), r::toString);
-        assertEquals("", r.out(), "nothing started, nothing to clean up");
-        assertEquals(1, r.err().lines().count(), r::toString);
+        for (List<String> json : List.of(List.<String>of(), List.of("--json"))) { // a usage error prints no JSON
+            List<String> args = new java.util.ArrayList<>(List.of("demo", "--cert-lifetime", "5s"));
+            args.addAll(json);
+            Cli.Result r = new Cli(null, tmp.resolve("unused")).runExactly(args.toArray(String[]::new));
+            assertEquals(64, r.code(), r::toString);
+            assertEquals("", r.out(), "nothing started, nothing to clean up");
+            assertEquals(1, r.err().lines().count(), r::toString);
+        }
     }
 
     @Test
