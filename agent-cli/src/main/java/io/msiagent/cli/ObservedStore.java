@@ -91,6 +91,11 @@ final class ObservedStore implements CredentialStore {
     }
 
     @Override
+    public List<String> warmUpClasses() {
+        return delegate.warmUpClasses();
+    }
+
+    @Override
     public LoadResult load(ManagedIdentityId identity) {
         return delegate.load(identity);
     }

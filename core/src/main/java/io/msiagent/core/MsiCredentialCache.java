@@ -280,12 +280,12 @@ public final class MsiCredentialCache implements AutoCloseable {
     private String reissueGrantedFor;
 
     private MsiCredentialCache(Builder b) {
-        JcaWarmUp.start();
         this.identity = b.identity;
         this.selector = identity.selector();
         this.clock = b.clock;
         this.issuer = b.issuer != null ? b.issuer : IssuerGateway.of(b.imdsClient != null ? b.imdsClient : ImdsClient.builder().build());
         this.store = b.store != null ? b.store : defaultStore(b.persistence, clock);
+        ColdStartWarmUp.start(store);
         this.configuredKeyProvider = b.keyProvider;
         this.configuredAttestor = b.attestor;
         this.attestorConfigured = b.attestorSet;

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.msiagent.cli.emulator.EmulatorPath;
 import io.msiagent.cli.emulator.ImdsEmulator;
+import io.msiagent.store.linux.LinuxCredentialStore;
+import io.msiagent.tests.bench.ServingPathFloor;
 import io.msiagent.tests.child.ChildJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +53,7 @@ class EndToEndProcessTest {
      * creates none of our lambdas (the JVM's first lambda costs ~8 ms). Checked on the JVM's own log of
      * the classes it loads, up to the class the cache's worker loads as it releases the waiting caller
      * (MsiCredentialCache$Release): the worker goes on to decode at once, while the caller returns.
+     * And the classes the Linux store names for the cache's warm-up thread are ones its read loads.
      */
     @Test
     void aRestartServesTheStoredCredentialBeforeAnyJcaDecodingOrLambdaOfOurs() throws Exception {
@@ -76,6 +79,31 @@ class EndToEndProcessTest {
                         "decoded with the JCA before the caller was served: " + l);
                 assertFalse(l.matches(".* io\\.msiagent\\.\\S*\\$\\$Lambda.*"), "a lambda of ours before the caller was served: " + l);
             }
+
+            // The classes the store names for the cache's warm-up thread (io.msiagent.core.ColdStartWarmUp) are
+            // ones its read loads: checked on a peek alone, in a JVM with no cache and so no warm-up. A stale
+            // list (a class renamed or no longer read) would warm nothing, or load what no read needs.
+            Path peekLog = tmp.resolve("peek-class-load.log");
+            ChildJvm peek = ChildJvm.startMain(tmp, List.of("-Xlog:class+load:file=" + peekLog), Map.of(),
+                    ServingPathFloor.class.getName(), "peek", store.toString());
+            assertTrue(peek.await(60).contains("floorMillis"), "the peek served the stored credential");
+            List<String> readLoads = Files.readAllLines(peekLog);
+            List<String> listed = LinuxCredentialStore.builder().directory(store).build().warmUpClasses();
+            assertFalse(listed.isEmpty());
+            for (String name : listed) {
+                if (name.startsWith("io.msiagent.") || resolves(name)) { // the JDK's internals differ between releases
+                    assertTrue(readLoads.stream().anyMatch(l -> l.contains(" " + name + " ")), "listed for the warm-up, but a read does not load " + name);
+                }
+            }
+        }
+    }
+
+    private static boolean resolves(String className) {
+        try {
+            Class.forName(className, false, EndToEndProcessTest.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
         }
     }
 

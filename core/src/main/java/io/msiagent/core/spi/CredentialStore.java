@@ -46,6 +46,19 @@ public interface CredentialStore {
     }
 
     /**
+     * The classes a first {@link #peek} or {@link #load} loads, by name, in the order it loads them
+     * (the store's own and the JDK's it uses). As the first cache of a JVM is built, the cache loads
+     * them on a spare thread while the caller's thread goes on building: class loading, not the
+     * read, is most of a cold read's time in a fresh JVM. Classes of the JDK are loaded only; others
+     * are also initialised, so list only classes whose initialisation has no effect beyond the
+     * class itself. A name that does not resolve (another JDK's internals) is skipped. A store that
+     * wraps another forwards it. Default: none.
+     */
+    default List<String> warmUpClasses() {
+        return List.of();
+    }
+
+    /**
      * The same entry, for inspection ({@code status}, {@code doctor}): never writes, never
      * quarantines; the key and certificate are decoded by the JDK, whose verdict it reports; a
      * corrupt entry is {@link LoadResult.Kind#INVALID} with the reason (marked left in place when it

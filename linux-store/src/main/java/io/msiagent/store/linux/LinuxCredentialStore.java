@@ -60,6 +60,50 @@ import org.slf4j.LoggerFactory;
  * them inside {@link #lock} on the same thread is what the engine does).
  */
 public final class LinuxCredentialStore implements CredentialStore {
+    /**
+     * What a first peek or load loads beyond the JDK's default class-data archive, in its order
+     * (from a {@code -Xlog:class+load} of a cold start on JDK 17; the JDK's interfaces come with
+     * the classes that implement them). Names, not class literals: a literal would load the class
+     * on the thread that initialises this one. Not PrivatePaths$Uid: its initialisation reads
+     * /proc (or writes a probe file), and a failure there is the read's to report, with its cause.
+     */
+    private static final List<String> READ_PATH_CLASSES = List.of(
+            "io.msiagent.store.linux.EntryFiles",
+            "io.msiagent.store.linux.PathFacts",
+            "sun.nio.fs.UnixFileAttributeViews$Posix",
+            "sun.nio.fs.AbstractBasicFileAttributeView$AttributesBuilder",
+            "io.msiagent.store.linux.PrivatePaths",
+            "java.io.UncheckedIOException",
+            "sun.nio.fs.UnixException",
+            "sun.nio.fs.UnixFileModeAttribute",
+            "sun.nio.fs.UnixChannelFactory",
+            "sun.nio.fs.UnixChannelFactory$Flags",
+            "sun.nio.ch.FileChannelImpl",
+            "sun.nio.ch.IOUtil",
+            "sun.nio.ch.NativeThreadSet",
+            "sun.nio.ch.FileDispatcherImpl",
+            "sun.nio.ch.FileChannelImpl$Closer",
+            "java.nio.channels.Channels",
+            "sun.nio.ch.ChannelInputStream",
+            "java.nio.channels.SelectableChannel",
+            "sun.nio.ch.Interruptible",
+            "sun.nio.ch.NativeThread",
+            "sun.nio.ch.Util",
+            "sun.nio.ch.Util$BufferCache",
+            "java.nio.DirectByteBuffer$Deallocator",
+            "sun.nio.ch.IOStatus",
+            "io.msiagent.store.linux.EntryMetadata",
+            "io.msiagent.imds.Json",
+            "java.nio.charset.CharacterCodingException",
+            "sun.nio.cs.UTF_8$Decoder",
+            "io.msiagent.store.linux.EntryMetadata$Entry",
+            "io.msiagent.store.linux.PemCodec",
+            "java.security.cert.CertificateException",
+            "java.util.Base64$Decoder",
+            "java.util.Base64$Encoder",
+            "io.msiagent.store.linux.PemCodec$Contents",
+            "java.security.cert.CertificateEncodingException",
+            "io.msiagent.store.linux.LinuxCredentialStore$Read");
     private static final int READ_ATTEMPTS = 5;
     private static final Duration REREAD_PAUSE = Duration.ofMillis(20);
     private static final int MAX_FILE_BYTES = 1 << 20;
@@ -236,6 +280,11 @@ public final class LinuxCredentialStore implements CredentialStore {
             log().warn("{}: could not write the PKCS#12 file of the stored credential x5t#S256={} ({}); a later load or "
                     + "the next save writes it", f.pkcs12(), credential.x5tS256(), e.toString());
         }
+    }
+
+    @Override
+    public List<String> warmUpClasses() {
+        return READ_PATH_CLASSES;
     }
 
     @Override

@@ -29,7 +29,7 @@ final class PemCodec {
     record Contents(byte[] pkcs8, List<byte[]> certificates) {
         /** The key and chain as JDK objects; throws when the JDK's decoders refuse them. */
         Decoded decodeWithJdk() throws MalformedPemException {
-            List<X509Certificate> chain = PemCodec.certificates(certificates); // first, as JcaWarmUp and the lazy decoding take them
+            List<X509Certificate> chain = PemCodec.certificates(certificates); // first, as ColdStartWarmUp and the lazy decoding take them
             return new Decoded(privateKey(pkcs8), chain);
         }
     }
