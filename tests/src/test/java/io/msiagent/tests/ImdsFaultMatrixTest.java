@@ -47,6 +47,11 @@ class ImdsFaultMatrixTest {
     private static final int PERSISTENT = 30;
     /** Longer than any IMDS table delay with its jitter (4 s + 20 %), so that a wait this long is the header's doing. */
     private static final Duration RETRY_AFTER = Duration.ofSeconds(9);
+    /**
+     * Longer than the token endpoint's one table delay with its jitter (1 s + 20 %). The cache's token
+     * client sleeps for real (no Sleeper to inject), so the wait is read from how long the call took.
+     */
+    private static final Duration TOKEN_RETRY_AFTER = Duration.ofSeconds(3);
     private static final Duration TOKEN_READ_TIMEOUT = Duration.ofSeconds(2);
 
     /** One fault, where it is injected, and what a caller without a credential must get. */
@@ -62,6 +67,14 @@ class ImdsFaultMatrixTest {
          */
         boolean reissues() {
             return fault.kind() == Fault.Kind.INVALID_CLIENT || fault.kind() == Fault.Kind.TLS_REFUSAL;
+        }
+
+        /**
+         * A retry must wait for the fault's Retry-After. The token endpoint retries 5xx only (protocol §6.7),
+         * so its 429 is not retried and its Retry-After delays nothing.
+         */
+        boolean retryWaitsForRetryAfter() {
+            return fault.retryAfter() != null && (!onTokenEndpoint() || fault.status() >= 500);
         }
 
         @Override
@@ -97,9 +110,15 @@ class ImdsFaultMatrixTest {
         c.add(new Case("issuecredential truncated body", ic, Fault.truncatedJson(), iss, MalformedResponseException.class, "issuecredential"));
         c.add(new Case("metadata huge body", pm, Fault.hugeBody(3L << 20), iss, MalformedResponseException.class, "platformmetadata"));
         c.add(new Case("issuecredential huge body", ic, Fault.hugeBody(3L << 20), iss, MalformedResponseException.class, "issuecredential"));
-        c.add(new Case("metadata missing clientId", pm, Fault.missingFields("clientId"), iss, MalformedResponseException.class, "clientId"));
-        c.add(new Case("metadata missing tenantId", pm, Fault.missingFields("tenantId"), iss, MalformedResponseException.class, "tenantId"));
-        c.add(new Case("issuecredential missing certificate", ic, Fault.missingFields("certificate"), iss, MalformedResponseException.class, "certificate"));
+        // Every field imds-client requires (ImdsReplies, TokenReplies; protocol §1.3, §1.4, §6.5), one case each.
+        for (String field : List.of("clientId", "tenantId", "cuId", "attestationEndpoint")) {
+            c.add(new Case("metadata missing " + field, pm, Fault.missingFields(field), iss, MalformedResponseException.class,
+                    "'" + field + "' is missing"));
+        }
+        for (String field : List.of("client_id", "tenant_id", "certificate", "identity_type", "mtls_authentication_endpoint")) {
+            c.add(new Case("issuecredential missing " + field, ic, Fault.missingFields(field), iss, MalformedResponseException.class,
+                    "'" + field + "' is missing"));
+        }
         c.add(new Case("metadata wrong Server header", pm, Fault.wrongServerHeader(), iss, ImdsException.class, "Server"));
         // Protocol §: only getplatformmetadata's Server header is checked (MSAL.NET's rule); issuecredential's is not.
         c.add(new Case("issuecredential wrong Server header (tolerated)", ic, Fault.wrongServerHeader(), null, null, null));
@@ -113,7 +132,7 @@ class ImdsFaultMatrixTest {
         c.add(new Case("token endpoint invalid_client", tk, Fault.invalidClient(), TokenAcquisitionException.class, TokenEndpointException.class, "invalid_client"));
         c.add(new Case("token endpoint refuses the client certificate (TLS)", tk, Fault.tlsRefusal(), TokenAcquisitionException.class, TokenEndpointException.class, "no reply"));
         c.add(new Case("token endpoint 503", tk, Fault.status(503), TokenAcquisitionException.class, TokenEndpointException.class, "503"));
-        c.add(new Case("token endpoint 503 Retry-After", tk, Fault.status(503, Duration.ofSeconds(1)), TokenAcquisitionException.class,
+        c.add(new Case("token endpoint 503 Retry-After", tk, Fault.status(503, TOKEN_RETRY_AFTER), TokenAcquisitionException.class,
                 TokenEndpointException.class, "503"));
         c.add(new Case("token endpoint 429 Retry-After", tk, Fault.status(429, Duration.ofSeconds(1)), TokenAcquisitionException.class,
                 TokenEndpointException.class, "429"));
@@ -126,6 +145,11 @@ class ImdsFaultMatrixTest {
         c.add(new Case("token endpoint huge body", tk, Fault.hugeBody(3L << 20), TokenAcquisitionException.class, TokenEndpointException.class, "larger than"));
         c.add(new Case("token endpoint missing access_token", tk, Fault.missingFields("access_token"), TokenAcquisitionException.class,
                 TokenEndpointException.class, "'access_token' is missing"));
+        c.add(new Case("token endpoint missing token_type", tk, Fault.missingFields("token_type"), TokenAcquisitionException.class,
+                TokenEndpointException.class, "no token_type"));
+        // The expiry is required as either expires_in or expires_on; the emulator sends expires_in only.
+        c.add(new Case("token endpoint missing expires_in and expires_on", tk, Fault.missingFields("expires_in", "expires_on"),
+                TokenAcquisitionException.class, TokenEndpointException.class, "neither 'expires_in' nor 'expires_on'"));
         return c;
     }
 
@@ -153,6 +177,7 @@ class ImdsFaultMatrixTest {
                 return;
             }
             MsiCredentialException e;
+            long started = System.nanoTime();
             if (c.onTokenEndpoint()) {
                 e = assertThrows(MsiCredentialException.class, () -> cache.acquireToken(RESOURCE));
             } else {
@@ -168,9 +193,13 @@ class ImdsFaultMatrixTest {
                     () -> "no doubled period, no advice twice: " + e.getMessage());
             assertTrue(emu.stats().faultsInjected(c.path()) >= 1, "the fault was exercised");
             Duration retryAfter = c.fault().retryAfter();
-            if (retryAfter != null && !c.onTokenEndpoint()) {
+            if (c.retryWaitsForRetryAfter() && !c.onTokenEndpoint()) {
                 assertTrue(waits.stream().anyMatch(w -> w.compareTo(retryAfter) >= 0),
                         () -> "a retry waited for the server's Retry-After " + retryAfter + ": " + waits);
+            } else if (c.retryWaitsForRetryAfter()) {
+                Duration took = Duration.ofNanos(System.nanoTime() - started);
+                assertTrue(took.compareTo(retryAfter) >= 0,
+                        () -> "the token retry waited for the server's Retry-After " + retryAfter + ": the call took " + took);
             }
         }
     }
