@@ -95,7 +95,7 @@ public final class ProcessBench {
                     add(rows, COLD_CDS, a.get("builderToCredentialMillis").asDouble());
                     add(rows, DECODED + " ", a.get("builderToDecodedMillis").asDouble());
                     add(rows, "  of which build() (the ImdsClient and the store; OkHttp, TLS and key provider wait for first use)", a.get("buildMillis").asDouble());
-                    add(rows, "  of which get() (lock, read + parse PEM and metadata, publish)", a.get("getMillis").asDouble());
+                    add(rows, "  of which get() (read + check PEM and metadata, publish)", a.get("getMillis").asDouble());
                     JsonNode l = child(work, cds, Map.of(), ProofChild.class.getName(), load, rows, null);
                     add(rows, "fresh JVM with AppCDS, store only: LinuxCredentialStore builder + load()", l.get("storeLoadMillis").asDouble());
                     JsonNode t = child(work, cds, Map.of(), ProofChild.class.getName(), firstToken, rows, FIRST_TOKEN_CDS);
@@ -111,7 +111,7 @@ public final class ProcessBench {
                 add(rows, DECODED, a.get("builderToDecodedMillis").asDouble());
                 add(rows, "msi-agent cold start, warm store: main() → get() returned (in-process)", a.get("mainToCredentialMillis").asDouble());
                 add(rows, "  of which build() (the ImdsClient and the store; OkHttp, TLS and key provider wait for first use) ", a.get("buildMillis").asDouble());
-                add(rows, "  of which get() (lock, read + parse PEM and metadata, publish) ", a.get("getMillis").asDouble());
+                add(rows, "  of which get() (read + check PEM and metadata, publish) ", a.get("getMillis").asDouble());
                 JsonNode l = child(work, JVM, Map.of(), ProofChild.class.getName(), load, rows, null);
                 add(rows, "fresh JVM, store only: LinuxCredentialStore builder + load()", l.get("storeLoadMillis").asDouble());
                 JsonNode b = child(work, JVM, Map.of(), JdkPemBaseline.class.getName(), List.of(store.resolve("msal_mtls.pem").toString()),
