@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.msiagent.cli.emulator.EmulatorPath;
 import io.msiagent.cli.emulator.ImdsEmulator;
 import io.msiagent.core.MsiCredentialCache;
 import io.msiagent.core.MtlsCredential;
 import io.msiagent.core.StoreException;
 import io.msiagent.store.linux.LinuxCredentialStore;
+import io.msiagent.tests.child.ChildJvm;
+import io.msiagent.tests.child.ProofChild;
 import io.msiagent.tests.child.Stack;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -21,7 +24,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -32,8 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Faults of the Linux store under a running engine: corrupt entries are set aside and
  * re-acquired; wrong modes are repaired; symlinks and foreign owners are refused with the path
- * named; when the store cannot be written (read-only directory, full disk) the renewed credential
- * is served from memory, the old valid entry stays on disk, and status says "not persisted".
+ * named; when the store cannot be written (read-only directory, full disk, a write failing with an
+ * IOException) the renewed credential is served from memory, the old valid entry stays on disk, and
+ * status says "not persisted".
  */
 @Timeout(90)
 class StoreFaultTest {
@@ -233,6 +239,30 @@ class StoreFaultTest {
         }
     }
 
+    /**
+     * A write that fails with an {@code IOException} where no small file system can be made: no
+     * privilege is needed to lower a process's file-size limit ({@code ulimit -f}, 2 KiB: the
+     * 3 KiB PEM cannot be written, "File too large"), so a child JVM under one renews, and the
+     * store's write fails as on a full disk.
+     */
+    @Test
+    void aWriteFailingWithAnIoExceptionKeepsTheOldEntryWhileTheRenewedCredentialIsServedFromMemory() throws Exception {
+        String pemBefore = Files.readString(pem(), StandardCharsets.US_ASCII);
+        List<String> cmd = new ArrayList<>(List.of("bash", "-c", "ulimit -f 2 && exec \"$@\"", "bash",
+                ChildJvm.javaBinary(), "-XX:+UseSerialGC", "-XX:-UsePerfData", "-cp",
+                System.getProperty("proof.childClasspath", System.getProperty("java.class.path")), ProofChild.class.getName()));
+        cmd.addAll(Proof.childArgs("refresh", emu, Proof.caFile(emu, tmp), dir));
+        ChildJvm child = ChildJvm.startCommand(tmp, cmd, Map.of());
+        JsonNode r = Proof.parse(child, child.await(60));
+
+        assertEquals(original.x5tS256(), r.get("before").asText());
+        assertNotEquals(original.x5tS256(), r.get("renewed").asText());
+        assertEquals(r.get("renewed").asText(), r.get("served").asText(), "callers get the renewed credential from memory");
+        String reasons = r.get("reasons").asText();
+        assertTrue(reasons.contains("not persisted") && reasons.contains("File too large"), "status says so, and why: " + reasons);
+        assertTheOldEntryStaysAndARestartIsServedIt(pemBefore);
+    }
+
     private void assertRenewalServedFromMemoryWhileDiskKeepsTheOldEntry() throws IOException {
         String pemBefore = Files.readString(pem(), StandardCharsets.US_ASCII);
         try (MsiCredentialCache cache = Proof.fastCache(emu, dir).build()) {
@@ -243,6 +273,10 @@ class StoreFaultTest {
             List<String> reasons = cache.status().reasons();
             assertTrue(reasons.stream().anyMatch(r -> r.contains("not persisted")), "status says so: " + reasons);
         }
+        assertTheOldEntryStaysAndARestartIsServedIt(pemBefore);
+    }
+
+    private void assertTheOldEntryStaysAndARestartIsServedIt(String pemBefore) throws IOException {
         assertEquals(pemBefore, Files.readString(pem(), StandardCharsets.US_ASCII), "the old entry is intact on disk");
         assertEquals(original.x5tS256(), Proof.storedX5t(dir));
         try (Stream<Path> files = Files.list(dir)) {

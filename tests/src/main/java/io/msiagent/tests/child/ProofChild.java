@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * and waits for a byte on stdin: a start barrier for many processes ({@link ChildJvm#signal}).</li>
  * <li>{@code firsttoken imds= ca= store= [resource=]}: a fresh process's first access token.</li>
  * <li>{@code renew imds= ca= store= timeout=}: acquire, then wait for the background renewal.</li>
+ * <li>{@code refresh imds= ca= store=}: acquire, force one renewal, and report what is served and what status says.</li>
  * <li>{@code rotate imds= ca= store= threads= refreshes=}: callers hammer {@code get()} and
  * {@code acquireToken} while the main thread forces rotations; counts failures.</li>
  * <li>{@code churn imds= ca= store=}: force renewals forever (the SIGKILL suite kills it).</li>
@@ -57,6 +58,7 @@ public final class ProofChild {
                 case "acquire" -> acquire(t0, opts, out);
                 case "firsttoken" -> firstToken(t0, opts, out);
                 case "renew" -> renew(opts, out);
+                case "refresh" -> refresh(opts, out);
                 case "rotate" -> rotate(opts, out);
                 case "churn" -> churn(opts);
                 case "load" -> load(t0, opts, out);
@@ -153,6 +155,16 @@ public final class ProofChild {
             out.put("events", String.join("; ", events));
             LoadResult stored = Stack.store(Path.of(opts.get("store")), false).load(ManagedIdentityId.systemAssigned());
             out.put("stored", stored.credential().map(MtlsCredential::x5tS256).orElse(null));
+        }
+    }
+
+    /** One forced renewal: what was served before and after, and what {@code status()} then says. */
+    private static void refresh(Map<String, String> opts, Map<String, Object> out) throws Exception {
+        try (MsiCredentialCache cache = builder(opts).build()) {
+            out.put("before", cache.get().x5tS256());
+            out.put("renewed", cache.refresh().x5tS256());
+            out.put("served", cache.get().x5tS256());
+            out.put("reasons", String.join("; ", cache.status().reasons()));
         }
     }
 
