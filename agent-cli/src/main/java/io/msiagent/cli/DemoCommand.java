@@ -82,7 +82,6 @@ final class DemoCommand implements Callable<Integer> {
     private PrintStream out;
     private boolean json;
     private int step;
-    private String stepName;
     /** The narration of each step begun so far (what {@link #say} said). */
     private final List<List<String>> details = new ArrayList<>();
     /** The step that failed (0: none), and the failure's description (null: none). */
@@ -191,7 +190,8 @@ final class DemoCommand implements Callable<Integer> {
             report(code == ExitCodes.OK);
             return code;
         }
-        out.println(code == ExitCodes.OK ? "demo: OK, every step worked." : "demo: FAILED at step " + step + " (" + stepName + ").");
+        out.println(code == ExitCodes.OK ? "demo: OK, every step worked."
+                : "demo: FAILED at step " + step + " (" + STEP_NAMES.get(step - 1) + ").");
         out.flush();
         return code;
     }
@@ -509,7 +509,6 @@ final class DemoCommand implements Callable<Integer> {
             throw new IllegalStateException("step " + (step + 1) + " is " + STEP_NAMES.get(step) + ", not " + name);
         }
         step++;
-        stepName = name;
         details.add(new ArrayList<>());
         if (!json) {
             out.println("[" + step + "/" + STEPS + "] " + name);

@@ -250,7 +250,7 @@ class StoreFaultTest {
         String pemBefore = Files.readString(pem(), StandardCharsets.US_ASCII);
         List<String> cmd = new ArrayList<>(List.of("bash", "-c", "ulimit -f 2 && exec \"$@\"", "bash",
                 ChildJvm.javaBinary(), "-XX:+UseSerialGC", "-XX:-UsePerfData", "-cp",
-                System.getProperty("proof.childClasspath", System.getProperty("java.class.path")), ProofChild.class.getName()));
+                ChildJvm.classPath(), ProofChild.class.getName()));
         cmd.addAll(Proof.childArgs("refresh", emu, Proof.caFile(emu, tmp), dir));
         ChildJvm child = ChildJvm.startCommand(tmp, cmd, Map.of());
         JsonNode r = Proof.parse(child, child.await(60));

@@ -194,7 +194,7 @@ public final class ProcessBench {
             Files.write(filtered, (Iterable<String>) lines.filter(l -> !l.startsWith("@lambda-"))::iterator);
         }
         ChildJvm dump = ChildJvm.startCommand(work, List.of(ChildJvm.javaBinary(), "-XX:+UseSerialGC", "-Xshare:dump",
-                "-XX:ErrorFile=" + work.resolve("hs_err_%p.log"), "-XX:SharedClassListFile=" + filtered, "-XX:SharedArchiveFile=" + jsa, "-cp", System.getProperty("proof.childClasspath")),
+                "-XX:ErrorFile=" + work.resolve("hs_err_%p.log"), "-XX:SharedClassListFile=" + filtered, "-XX:SharedArchiveFile=" + jsa, "-cp", ChildJvm.classPath()),
                 Map.of());
         dump.await(300);
         if (!Files.exists(jsa)) {

@@ -28,6 +28,11 @@ public final class ChildJvm {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
+    /** The class path children get: {@code -Dproof.childClasspath}, else this JVM's. */
+    public static String classPath() {
+        return System.getProperty("proof.childClasspath", System.getProperty("java.class.path"));
+    }
+
     /** Starts {@code ProofChild <args>} with extra JVM options and environment. */
     public static ChildJvm start(Path workDir, List<String> jvmOptions, Map<String, String> env, String... args) throws IOException {
         return startMain(workDir, jvmOptions, env, ProofChild.class.getName(), args);
@@ -43,7 +48,7 @@ public final class ChildJvm {
         cmd.add("-Xshare:auto");
         cmd.addAll(jvmOptions);
         cmd.add("-cp");
-        cmd.add(System.getProperty("proof.childClasspath", System.getProperty("java.class.path")));
+        cmd.add(classPath());
         cmd.add(mainClass);
         cmd.addAll(List.of(args));
         Files.createDirectories(workDir);
